@@ -1,0 +1,141 @@
+r"""The two objects every layer is made of: a ``Parameter`` and the ``Layer`` protocol.
+
+A layer is a function with a memory. ``forward(x)`` computes the output and keeps what
+``backward`` will need (in attributes whose names start with ``_``); ``backward(g)`` receives
+:math:`G = \partial L / \partial Y`, *adds* :math:`\partial L / \partial \theta` into each
+parameter's ``grad`` and returns :math:`\partial L / \partial X`.
+
+Gradients accumulate (``+=``) rather than overwrite, as in micrograd: a parameter used twice
+(or a batch split across two threads and summed) receives every contribution. The caller
+clears them with ``zero_grad()`` before each step.
+
+Optimizers update ``Parameter.value`` *in place* and never rebind it, so anything holding a
+reference to the array (a model slice, a replica used by another thread) sees the update.
+"""
+import numpy as np
+
+
+class Parameter:
+    r"""A trainable array and the gradient accumulated into it.
+
+    Parameters
+    ----------
+    value : ndarray
+        The initial value; the parameter keeps this very array (no copy).
+
+    Attributes
+    ----------
+    value : ndarray
+    grad : ndarray, same shape and dtype as ``value``, zero at creation.
+    """
+
+    __slots__ = ("value", "grad")
+
+    def __init__(self, value):
+        if not isinstance(value, np.ndarray):
+            raise TypeError(f"Parameter: expected an ndarray, got {type(value).__name__}")
+        self.value = value
+        self.grad = np.zeros_like(value)
+
+    @property
+    def shape(self):
+        return self.value.shape
+
+    @property
+    def dtype(self):
+        return self.value.dtype
+
+    @property
+    def size(self):
+        return self.value.size
+
+    def __repr__(self):
+        return f"Parameter(shape={self.value.shape}, dtype={self.value.dtype})"
+
+
+class Layer:
+    r"""Base class of every layer.
+
+    Subclasses implement ``forward``, ``backward``, ``output_shape`` and ``get_config``, and
+    override ``parameters`` when they own weights. Shapes at the API are NCHW for images and
+    (N, D) for vectors; ``output_shape`` works on the per-sample shape (without N).
+    """
+
+    def forward(self, x):
+        raise NotImplementedError
+
+    def backward(self, grad):
+        raise NotImplementedError
+
+    def __call__(self, x):
+        return self.forward(x)
+
+    def parameters(self):
+        """The layer's trainable parameters, in a fixed order (a flat list)."""
+        return []
+
+    def zero_grad(self):
+        for p in self.parameters():
+            p.grad.fill(0)
+
+    def astype(self, dtype):
+        """Cast every parameter (value and grad) to ``dtype`` in place; returns ``self``.
+
+        Used to run gradient checks in float64 on layers built in float32.
+        """
+        for p in self.parameters():
+            p.value = p.value.astype(dtype)
+            p.grad = np.zeros_like(p.value)
+        return self
+
+    def output_shape(self, input_shape):
+        """Per-sample output shape for a per-sample ``input_shape`` (no batch axis)."""
+        raise NotImplementedError
+
+    def get_config(self):
+        """The constructor's keyword arguments as JSON-able values (used by ``save``)."""
+        return {}
+
+    @property
+    def name(self):
+        return type(self).__name__
+
+    def _require_forward(self, attr="_x"):
+        """Raise the misuse error when ``backward`` comes before ``forward``."""
+        if getattr(self, attr, None) is None:
+            raise RuntimeError(f"{self.name}: backward() called before forward()")
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{self.name}({args})"
+
+
+def check_input(layer, x, ndim, what, channels=None, channel_axis=1):
+    """Validate a layer's input once, with a message naming expected and actual shapes.
+
+    ``what`` is the expected shape spelled for people, e.g. ``"(N, 3, H, W)"``.
+    """
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{layer.name}: expected a NumPy array {what}, got {type(x).__name__}")
+    if x.ndim != ndim or (channels is not None and x.shape[channel_axis] != channels):
+        raise ValueError(f"{layer.name}: expected input {what}, got {x.shape}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"{layer.name}: expected a floating-point input, got dtype {x.dtype}")
+
+
+def as_rng(random_state):
+    """``None``, an int seed or a Generator -> a ``np.random.Generator``."""
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    return np.random.default_rng(random_state)
+
+
+def glorot_uniform(shape, fan_in, fan_out, rng, dtype=np.float32):
+    r"""Glorot/Xavier uniform initialisation, Keras's default for Dense and Conv kernels.
+
+    .. math:: W \sim U(-l, l), \quad l = \sqrt{6 / (\text{fan\_in} + \text{fan\_out})}
+
+    For a convolution, fan_in = C_in·kh·kw and fan_out = C_out·kh·kw (Glorot & Bengio 2010).
+    """
+    limit = np.sqrt(6.0 / (fan_in + fan_out))
+    return rng.uniform(-limit, limit, size=shape).astype(dtype)
