@@ -1,0 +1,154 @@
+r"""Principal component analysis, by the singular value decomposition of the centred data.
+
+Used by :func:`scratchnet.plot.scatter_codes` to draw codes with more than three dimensions on a
+plane, and useful on its own to look at any feature matrix.
+"""
+import numpy as np
+
+
+class PCA:
+    r"""Principal component analysis (PCA) via the SVD of the centred data.
+
+    Parameters
+    ----------
+    n_components : int or None, default None
+        Number of components kept, ``1 <= n_components <= min(N, D)``; ``None`` keeps
+        ``min(N, D)``.
+
+    Attributes
+    ----------
+    mean_ : ndarray, shape (D,)
+        Per-feature mean of the training data.
+    components_ : ndarray, shape (n_components, D)
+        Principal axes (unit rows, mutually orthogonal), by decreasing explained variance.
+    explained_variance_ : ndarray, shape (n_components,)
+        Variance of the data along each component (unbiased, divided by N - 1).
+    explained_variance_ratio_ : ndarray, shape (n_components,)
+        ``explained_variance_`` divided by the total variance of the data.
+    singular_values_ : ndarray, shape (n_components,)
+    n_components_ : int
+    n_features_in_ : int
+
+    Notes
+    -----
+    With :math:`X \in \mathbb{R}^{N \times D}` and :math:`\mu = \frac1N \sum_n x_n`, the
+    thin SVD of the centred data is
+
+    .. math:: X_c = X - \mathbf{1}\mu^T = U \Sigma V^T, \qquad
+              \sigma_1 \ge \sigma_2 \ge \dots \ge 0 .
+
+    The rows of :math:`V^T` are the eigenvectors of the sample covariance
+    :math:`C = X_c^T X_c / (N-1) = V \,\Sigma^2/(N-1)\, V^T`, so the :math:`k`-th component
+    :math:`v_k` carries variance :math:`\lambda_k = \sigma_k^2 / (N-1)` and the ratio is
+    :math:`\lambda_k / \sum_{i} \lambda_i` (sum over *all* singular values, not only the kept
+    ones). The projection is :math:`Z = (X - \mathbf{1}\mu^T) V_k`, which for the training data
+    equals :math:`U_k \Sigma_k`.
+
+    An SVD determines each pair :math:`(u_k, v_k)` only up to a common sign. To make the output
+    deterministic, each component is flipped so that its entry of largest absolute value is
+    positive -- the rule scikit-learn's ``PCA`` uses (``svd_flip(..., u_based_decision=False)``),
+    so the two usually agree exactly; tests compare them up to sign. Unlike scikit-learn there is
+    no whitening and no randomized or truncated solver: the full thin SVD costs
+    :math:`O(N D \min(N, D))`, fine for the code sizes scratchnet produces (D <= a few thousand).
+
+    float32 and float64 input keep their dtype; any other numeric input becomes float64.
+
+    References
+    ----------
+    .. [1] Pearson, K. (1901). On lines and planes of closest fit to systems of points in space.
+    .. [2] Jolliffe, I. T. (2002). Principal Component Analysis, 2nd ed., Springer.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0., 0.], [1., 1.], [2., 2.], [3., 3.]])
+    >>> pca = PCA(1).fit(X)
+    >>> np.round(pca.components_, 4)
+    array([[0.7071, 0.7071]])
+    >>> np.round(pca.explained_variance_ratio_, 4)
+    array([1.])
+    """
+
+    def __init__(self, n_components=None):
+        self.n_components = n_components
+
+    def fit(self, X):
+        """Fit the model on ``X`` (N, D); returns ``self``."""
+        self._fit(X)
+        return self
+
+    def fit_transform(self, X):
+        """Fit on ``X`` (N, D) and return its projection (N, n_components)."""
+        U, S = self._fit(X)
+        k = self.n_components_
+        return U[:, :k] * S[:k]
+
+    def transform(self, X):
+        r"""Project ``X`` (M, D) on the components: :math:`(X - \mu) V_k`, shape (M, k)."""
+        if not hasattr(self, "components_"):
+            raise RuntimeError("PCA: transform() called before fit()")
+        X = _as_2d_float(X, "transform")
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"PCA.transform: expected X (M, {self.n_features_in_}), "
+                             f"got {X.shape}")
+        return (X - self.mean_) @ self.components_.T
+
+    def inverse_transform(self, Z):
+        r"""Map projections (M, k) back to the data space: :math:`Z V_k^T + \mu`."""
+        if not hasattr(self, "components_"):
+            raise RuntimeError("PCA: inverse_transform() called before fit()")
+        Z = np.asarray(Z)
+        if Z.ndim != 2 or Z.shape[1] != self.n_components_:
+            raise ValueError(f"PCA.inverse_transform: expected Z (M, {self.n_components_}), "
+                             f"got {Z.shape}")
+        return Z @ self.components_ + self.mean_
+
+    def _fit(self, X):
+        X = _as_2d_float(X, "fit")
+        n, d = X.shape
+        if n < 2:
+            raise ValueError(f"PCA.fit: expected at least 2 samples, got X of shape {X.shape}")
+        k = min(n, d) if self.n_components is None else self.n_components
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= min(n, d):
+            raise ValueError(f"PCA: expected n_components an int in [1, min(N, D)] = "
+                             f"[1, {min(n, d)}] for X of shape {X.shape}, got {k!r}")
+        k = int(k)
+        self.mean_ = X.mean(axis=0)
+        U, S, Vt = np.linalg.svd(X - self.mean_, full_matrices=False)
+        U, Vt = _flip_signs(U, Vt)
+        variance = S**2 / (n - 1)
+        total = variance.sum()
+        self.n_features_in_ = d
+        self.n_components_ = k
+        self.components_ = Vt[:k]
+        self.singular_values_ = S[:k]
+        self.explained_variance_ = variance[:k]
+        # Constant data has no variance to explain; report zeros rather than 0/0 = nan.
+        self.explained_variance_ratio_ = (variance[:k] / total if total > 0
+                                          else np.zeros_like(variance[:k]))
+        return U, S
+
+    def __repr__(self):
+        return f"PCA(n_components={self.n_components!r})"
+
+
+def _flip_signs(U, Vt):
+    """Flip each (u_k, v_k) pair so that the largest-magnitude entry of v_k is positive."""
+    rows = np.arange(Vt.shape[0])
+    signs = np.sign(Vt[rows, np.argmax(np.abs(Vt), axis=1)])
+    signs[signs == 0] = 1  # an all-zero row (rank-deficient data) stays as it is
+    return U * signs, Vt * signs[:, None]
+
+
+def _as_2d_float(X, method):
+    """Validate a (N, D) numeric array; keep float dtypes, promote the rest to float64."""
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"PCA.{method}: expected X (N, D), got shape {X.shape}")
+    if X.dtype.kind not in "fiub":
+        raise TypeError(f"PCA.{method}: expected a numeric array, got dtype {X.dtype}")
+    if X.dtype not in (np.float32, np.float64):  # also float16, which LAPACK lacks
+        X = X.astype(np.float64)
+    if not np.all(np.isfinite(X)):
+        raise ValueError(f"PCA.{method}: X contains NaN or infinity")
+    return X
