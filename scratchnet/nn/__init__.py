@@ -1,2 +1,5 @@
 """scratchnet.nn: a small neural-network library (layers, losses, optimizers, Sequential)."""
+from .activations import ReLU, Sigmoid
 from .base import Layer, Parameter
+from .dense import Dense
+from .reshape import Flatten, Reshape

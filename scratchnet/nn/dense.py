@@ -1,0 +1,85 @@
+r"""The fully connected layer, :math:`Y = X W + b`."""
+import numpy as np
+
+from .base import Layer, Parameter, as_rng, check_input, glorot_uniform
+
+
+class Dense(Layer):
+    r"""Fully connected layer, :math:`Y = X W + b`.
+
+    Parameters
+    ----------
+    in_features : int
+        :math:`D_{in}`, the size of each input sample.
+    out_features : int
+        :math:`D_{out}`, the size of each output sample.
+    random_state : None, int or Generator
+        Seeds the Glorot-uniform kernel (Keras's default); the bias starts at zero.
+    dtype : dtype, default float32
+        Dtype of the parameters; the input must have the same dtype (nothing upcasts silently).
+
+    Attributes
+    ----------
+    W : Parameter, shape (in_features, out_features)
+    b : Parameter, shape (out_features,)
+
+    Notes
+    -----
+    Shapes: :math:`X` (N, D_in) -> :math:`Y` (N, D_out). Backward, with :math:`G = \partial L /
+    \partial Y`:
+
+    .. math:: \frac{\partial L}{\partial W} = X^\top G, \quad
+              \frac{\partial L}{\partial b} = \sum_n G_{n}, \quad
+              \frac{\partial L}{\partial X} = G W^\top
+
+    The kernel is stored (in, out), as in Keras, so ``Dense(784, 500)`` has
+    784·500 + 500 = 392,500 parameters. Glorot & Bengio (2010) initialisation:
+    :math:`W \sim U(-l, l)`, :math:`l = \sqrt{6 / (D_{in} + D_{out})}`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layer = Dense(3, 2, random_state=0)
+    >>> layer(np.ones((4, 3), dtype=np.float32)).shape
+    (4, 2)
+    """
+
+    def __init__(self, in_features, out_features, *, random_state=None, dtype=np.float32):
+        for arg, val in (("in_features", in_features), ("out_features", out_features)):
+            if not isinstance(val, (int, np.integer)) or val < 1:
+                raise ValueError(f"Dense: {arg} must be a positive int, got {val!r}")
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        rng = as_rng(random_state)
+        self.W = Parameter(glorot_uniform((self.in_features, self.out_features),
+                                          self.in_features, self.out_features, rng, dtype))
+        self.b = Parameter(np.zeros(self.out_features, dtype=dtype))
+        self._x = None
+
+    def forward(self, x):
+        check_input(self, x, 2, f"(N, {self.in_features})", channels=self.in_features)
+        if x.dtype != self.W.value.dtype:
+            raise TypeError(f"Dense: expected input dtype {self.W.value.dtype} (the layer's), "
+                            f"got {x.dtype}; cast the input or call layer.astype()")
+        self._x = x  # the one thing backward needs
+        y = x @ self.W.value
+        y += self.b.value  # in place: no second (N, D_out) temporary
+        return y
+
+    def backward(self, grad):
+        self._require_forward()
+        self.W.grad += self._x.T @ grad  # accumulate: shared weights get every contribution
+        self.b.grad += grad.sum(axis=0)
+        return grad @ self.W.value.T
+
+    def parameters(self):
+        return [self.W, self.b]
+
+    def output_shape(self, input_shape):
+        if tuple(input_shape) != (self.in_features,):
+            raise ValueError(f"Dense: expected per-sample input shape ({self.in_features},), "
+                             f"got {tuple(input_shape)}")
+        return (self.out_features,)
+
+    def get_config(self):
+        return {"in_features": self.in_features, "out_features": self.out_features,
+                "dtype": np.dtype(self.W.value.dtype).name}
