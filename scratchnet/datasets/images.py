@@ -1,0 +1,172 @@
+r"""Small image helpers: scale to [0, 1], convert to grayscale, flatten, read a folder of images.
+
+All of them take and return NCHW arrays (``flatten`` returns (N, C*H*W)).
+"""
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+# ITU-R BT.601 luma weights (R, G, B); they sum to 1, so white stays white.
+BT601 = (0.299, 0.587, 0.114)
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
+
+
+def _check_nchw(fn, X):
+    if not isinstance(X, np.ndarray):
+        raise TypeError(f"{fn}: expected an ndarray, got {type(X).__name__}")
+    if X.ndim != 4:
+        raise ValueError(f"{fn}: expected images (N, C, H, W), got shape {X.shape}")
+
+
+def to_float32(X):
+    r"""Scale uint8 images to float32 in [0, 1]: :math:`x / 255`.
+
+    Parameters
+    ----------
+    X : ndarray of uint8, any shape (typically (N, C, H, W))
+
+    Returns
+    -------
+    ndarray of float32, same shape, values in [0, 1].
+
+    Raises
+    ------
+    TypeError
+        If X is not a uint8 array (scaling float data again by 1/255 would silently shrink it).
+
+    Examples
+    --------
+    >>> to_float32(np.array([0, 51, 255], dtype=np.uint8))
+    array([0. , 0.2, 1. ], dtype=float32)
+    """
+    if not isinstance(X, np.ndarray) or X.dtype != np.uint8:
+        got = X.dtype if isinstance(X, np.ndarray) else type(X).__name__
+        raise TypeError(f"to_float32: expected a uint8 array, got {got}")
+    out = X.astype(np.float32)
+    out /= np.float32(255.0)
+    return out
+
+
+def to_grayscale(X):
+    r"""ITU-R BT.601 luma of RGB images, keeping a channel axis of 1.
+
+    .. math:: Y = 0.299\,R + 0.587\,G + 0.114\,B
+
+    Parameters
+    ----------
+    X : ndarray, shape (N, 3, H, W) or (N, 1, H, W), dtype uint8 or floating
+
+    Returns
+    -------
+    ndarray, shape (N, 1, H, W)
+        * float input: the same float dtype (float32 in, float32 out), no rounding;
+        * uint8 input: uint8, the luma rounded to the nearest integer (computed in float32),
+          so the result is still an image that :func:`to_float32` accepts.
+
+        An input that already has one channel is returned as a copy.
+
+    Notes
+    -----
+    These are the weights Pillow's ``convert("L")`` and OpenCV's ``COLOR_RGB2GRAY`` use, so a
+    folder read with ``load_image_folder(..., grayscale=True)`` matches this function to
+    within one grey level (Pillow rounds in fixed point).
+
+    Examples
+    --------
+    >>> X = np.zeros((1, 3, 1, 2), dtype=np.uint8); X[0, :, 0, 1] = (255, 255, 255)
+    >>> to_grayscale(X)[0, 0]
+    array([[  0, 255]], dtype=uint8)
+    """
+    _check_nchw("to_grayscale", X)
+    if X.shape[1] == 1:
+        return X.copy()
+    if X.shape[1] != 3:
+        raise ValueError(f"to_grayscale: expected (N, 3, H, W) RGB images, got shape {X.shape}")
+    if np.issubdtype(X.dtype, np.floating):
+        w = np.asarray(BT601, dtype=X.dtype)
+        return np.einsum("nchw,c->nhw", X, w)[:, None]
+    if X.dtype != np.uint8:
+        raise TypeError(f"to_grayscale: expected uint8 or float images, got {X.dtype}")
+    w = np.asarray(BT601, dtype=np.float32)
+    luma = np.einsum("nchw,c->nhw", X.astype(np.float32), w)[:, None]
+    return np.clip(np.rint(luma), 0, 255).astype(np.uint8)
+
+
+def flatten(X):
+    r"""Images (N, C, H, W) (or any (N, ...)) to rows (N, C*H*W), channel-major.
+
+    A view when X is contiguous, a copy otherwise; the dtype is kept.
+    """
+    if not isinstance(X, np.ndarray):
+        raise TypeError(f"flatten: expected an ndarray, got {type(X).__name__}")
+    if X.ndim < 2:
+        raise ValueError(f"flatten: expected (N, ...) with at least 2 dimensions, got shape "
+                         f"{X.shape}")
+    return X.reshape(X.shape[0], -1)
+
+
+def load_image_folder(path, size=(32, 32), grayscale=False, extensions=IMAGE_EXTENSIONS):
+    r"""Read a folder of the user's own images into one NCHW uint8 array.
+
+    Parameters
+    ----------
+    path : str or Path
+        A folder; its files (not sub-folders) whose names end in one of ``extensions``
+        (case-insensitive) are read, in sorted order. Other files are ignored.
+    size : (int, int)
+        Output (height, width). Each image is resized to it with Pillow's bilinear filter
+        (antialiased when shrinking); the aspect ratio is not kept.
+    grayscale : bool
+        Convert to one channel with Pillow's ``"L"`` mode (ITU-R BT.601 luma, as
+        :func:`to_grayscale`); otherwise RGB (an alpha channel is dropped, palettes expanded).
+    extensions : tuple of str
+
+    Returns
+    -------
+    X : ndarray of uint8, shape (N, 3 or 1, height, width)
+    paths : list of str
+        ``paths[i]`` is the file ``X[i]`` came from.
+
+    Warns
+    -----
+    UserWarning
+        Naming every file that could not be decoded; those files are skipped.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` is not a folder.
+    ValueError
+        If it holds no image file that could be read, or ``size`` is not two positive ints.
+    """
+    from PIL import Image, UnidentifiedImageError  # Pillow ships with matplotlib
+
+    folder = Path(path)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"load_image_folder: {folder} is not a folder")
+    if (len(size) != 2 or not all(isinstance(s, (int, np.integer)) and s > 0 for s in size)):
+        raise ValueError(f"load_image_folder: expected size (height, width) of positive ints, "
+                         f"got {size!r}")
+    height, width = int(size[0]), int(size[1])
+    exts = tuple(e.lower() for e in extensions)
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in exts)
+    mode = "L" if grayscale else "RGB"
+    images, paths, bad = [], [], []
+    for f in files:
+        try:
+            with Image.open(f) as im:
+                im = im.convert(mode).resize((width, height), Image.Resampling.BILINEAR)
+                arr = np.asarray(im, dtype=np.uint8)
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+            bad.append(f"{f.name} ({type(exc).__name__}: {exc})")
+            continue
+        images.append(arr[None] if grayscale else arr.transpose(2, 0, 1))
+        paths.append(str(f))
+    if bad:
+        warnings.warn(f"load_image_folder: skipped {len(bad)} unreadable file(s) in {folder}: "
+                      + "; ".join(bad), UserWarning, stacklevel=2)
+    if not images:
+        raise ValueError(f"load_image_folder: no readable {'/'.join(exts)} image in {folder}"
+                         + (f" ({len(bad)} unreadable)" if bad else ""))
+    return np.stack(images), paths
