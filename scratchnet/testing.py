@@ -47,7 +47,8 @@ def named_parameters(obj):
     """
     if hasattr(obj, "named_parameters"):
         return list(obj.named_parameters())
-    attr_of = {id(v): k for k, v in getattr(obj, "__dict__", {}).items() if isinstance(v, Parameter)}
+    attrs = getattr(obj, "__dict__", {}).items()
+    attr_of = {id(v): k for k, v in attrs if isinstance(v, Parameter)}
     return [(attr_of.get(id(p), f"param{i}"), p) for i, p in enumerate(obj.parameters())]
 
 
@@ -152,8 +153,8 @@ def check_gradients(layer, x, *, random_state=0, eps=1e-6, rtol=1e-4, atol=1e-6,
     named = named_parameters(layer)
     for pname, p in named:
         _require_float64(f"check_gradients({who}) parameter {pname}", p.value)
-    hidden = sorted(k for k, v in getattr(layer, "__dict__", {}).items() if isinstance(v, Parameter)
-                    and all(v is not p for _, p in named))
+    hidden = sorted(k for k, v in getattr(layer, "__dict__", {}).items()
+                    if isinstance(v, Parameter) and all(v is not p for _, p in named))
     if hidden:
         raise GradientCheckError(f"check_gradients({who}): parameters() does not return the "
                                  f"Parameter attribute(s) {hidden}; an optimizer would never "

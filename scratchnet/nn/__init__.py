@@ -3,3 +3,6 @@ from .activations import ReLU, Sigmoid
 from .base import Layer, Parameter
 from .dense import Dense
 from .reshape import Flatten, Reshape
+from .losses import BCELoss, KLDivLoss, Loss, MSELoss
+from .conv import Conv2D, Conv2DTranspose
+from .pooling import MaxPool2D, UpSampling2D
