@@ -1,14 +1,10 @@
 r"""Figures people would rather look at than read: reconstructions, codes, clusters, losses.
 
-Every function takes the data plus ``path=None``, returns a :class:`matplotlib.figure.Figure`
-and, when ``path`` is given, also saves it (PNG unless the extension names another format
-matplotlib knows), creating the parent folders. The file is written under a temporary name in
-the same folder and moved into place with :func:`os.replace`, so a reader never sees half a PNG.
-
-Figures are built with :class:`matplotlib.figure.Figure` directly, not through ``pyplot``: no
-window ever opens, no global backend is switched, and nothing stays registered in pyplot's
-figure manager (no leak when a loop draws hundreds of figures). In a notebook the returned
-figure still displays itself.
+Every function takes the data plus ``path=None`` and returns a :class:`~matplotlib.figure.Figure`;
+given a ``path`` it also saves it (PNG unless the extension names another format), creating the
+parent folders, through a temporary file in the same folder and :func:`os.replace`, so a reader
+never sees half a PNG. Figures are built with ``Figure`` directly, not ``pyplot``: no window
+opens, no backend is switched, nothing stays in pyplot's figure manager (no leak in loops).
 
 Images are NCHW, ``(N, C, H, W)`` with ``C`` 1 (drawn with the ``"gray"`` colour map) or 3;
 integer images are read as 0..255, floating images as 0..1 (values outside are clipped, which
@@ -26,8 +22,6 @@ from .decomposition import PCA
 _CELL = 1.1          # inches per image cell
 _MAX_LEGEND = 20     # more distinct labels than this get a colour bar instead of a legend
 
-
-# --------------------------------------------------------------------------- helpers
 
 def _save(fig, path):
     """Save ``fig`` to ``path`` atomically (temporary file + ``os.replace``); return ``fig``."""
@@ -86,8 +80,6 @@ def _labels_1d(labels, n, func, name="labels"):
     return labels
 
 
-# --------------------------------------------------------------------------- image figures
-
 def reconstructions(originals, reconstructed, n=10, path=None):
     r"""Two rows of images: the first ``n`` originals above their reconstructions.
 
@@ -98,7 +90,6 @@ def reconstructions(originals, reconstructed, n=10, path=None):
     n : int, default 10
         Number of columns (clipped to N).
     path : str or PathLike, optional
-        Where to save the figure.
 
     Returns
     -------
@@ -138,12 +129,27 @@ def image_grid(images, ncols=10, titles=None, path=None):
     matplotlib.figure.Figure
         With N axes (the unused cells of the last row are removed).
     """
-    imgs = _check_images(images, "image_grid")
+    return _grid(images, ncols, titles, path, "image_grid")
+
+
+def decoded_centroids(images, path=None):
+    r"""Cluster centres decoded back to images, titled "cluster j" (an :func:`image_grid`).
+
+    ``images`` (K, C, H, W) is typically ``autoencoder.decode(kmeans.cluster_centers_)``: what
+    the "average" member of each cluster looks like through the decoder.
+    """
+    k = _check_images(images, "decoded_centroids").shape[0]
+    return _grid(images, 10, [f"cluster {j}" for j in range(k)], path, "decoded_centroids")
+
+
+def _grid(images, ncols, titles, path, func):
+    """image_grid's body; ``func`` names the public caller in error messages."""
+    imgs = _check_images(images, func)
     n = imgs.shape[0]
     if n < 1:
-        raise ValueError("image_grid: expected at least one image, got 0")
+        raise ValueError(f"{func}: expected at least one image, got 0")
     if titles is not None and len(titles) != n:
-        raise ValueError(f"image_grid: expected {n} titles (one per image), got {len(titles)}")
+        raise ValueError(f"{func}: expected {n} titles (one per image), got {len(titles)}")
     ncols = max(1, min(int(ncols), n))
     nrows = -(-n // ncols)
     extra = 0.25 if titles is not None else 0.0
@@ -157,20 +163,6 @@ def image_grid(images, ncols=10, titles=None, path=None):
         if titles is not None:
             ax.set_title(str(titles[i]), fontsize=9)
     return _save(fig, path)
-
-
-def decoded_centroids(images, path=None):
-    r"""Cluster centres decoded back to images, titled "cluster j" (an :func:`image_grid`).
-
-    ``images`` (K, C, H, W) is typically ``autoencoder.decode(kmeans.cluster_centers_)``: what
-    the "average" member of each cluster looks like through the decoder.
-    """
-    images = np.asarray(images)
-    titles = [f"cluster {j}" for j in range(images.shape[0])] if images.ndim == 4 else None
-    try:
-        return image_grid(images, ncols=10, titles=titles, path=path)
-    except ValueError as err:
-        raise ValueError(str(err).replace("image_grid:", "decoded_centroids:")) from None
 
 
 def cluster_contact_sheet(images, labels, n_per_cluster=10, path=None, random_state=0):
@@ -214,8 +206,6 @@ def cluster_contact_sheet(images, labels, n_per_cluster=10, path=None, random_st
         axes[r, 0].set_ylabel(f"cluster {c}\n(n = {members.size})", fontsize=9)
     return _save(fig, path)
 
-
-# --------------------------------------------------------------------------- codes and clusters
 
 def scatter_codes(codes, labels=None, centers=None, path=None, title="Codes"):
     r"""Scatter plot of codes coloured by cluster or class, centroids marked with a black X.
@@ -300,8 +290,8 @@ def _matched_order(counts):
     the number of samples on the matched pairs.
     """
     from scratchnet.metrics import linear_sum_assignment
-    # Maximise the matched counts = minimise a non-negative cost (safe for any solver).
-    rows, cols = linear_sum_assignment(counts.max() - counts)
+    # Maximise the matched counts = minimise a non-negative float cost (safe for any solver).
+    rows, cols = linear_sum_assignment((counts.max() - counts).astype(np.float64))
     rows, cols = np.asarray(rows), np.asarray(cols)
     matched = cols[np.argsort(rows)]
     rest = np.setdiff1d(np.arange(counts.shape[1]), matched)
@@ -370,8 +360,6 @@ def confusion_matrix(y_true, y_pred, path=None, class_names=None):
     return _save(fig, path)
 
 
-# --------------------------------------------------------------------------- training
-
 def loss_curves(history, path=None, title="Training"):
     r"""Plot every series of a training history against the epoch (1, 2, ...).
 
@@ -413,6 +401,5 @@ def loss_curves(history, path=None, title="Training"):
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
     ax.legend()
-    if max(v.size for v in series.values()) <= 20:
-        ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.xaxis.get_major_locator().set_params(integer=True)  # epochs are whole numbers
     return _save(fig, path)

@@ -58,6 +58,13 @@ def test_reconstructions_float_rgb_and_n_clipped(tmp_path):
     np.testing.assert_allclose(shown, x[0].transpose(1, 2, 0))     # NCHW -> HWC, same values
 
 
+def test_float_images_outside_unit_range_are_clipped():
+    # A linear decoder can output values outside [0, 1]; they are clipped, not rescaled.
+    x = np.array([[[[-0.5, 0.25], [0.75, 1.5]]]])
+    shown = plot.image_grid(x).axes[0].get_images()[0].get_array()
+    np.testing.assert_allclose(shown, [[0.0, 0.25], [0.75, 1.0]])
+
+
 def test_image_grid_drops_unused_cells_and_titles(tmp_path):
     rng = np.random.default_rng(2)
     images = rng.integers(0, 256, (7, 3, 4, 4), dtype=np.uint8)
@@ -210,6 +217,8 @@ def test_loss_curves_dict_and_history_object(tmp_path):
     assert [ln.get_label() for ln in lines] == ["loss", "val_loss", "lr"]
     np.testing.assert_array_equal(lines[0].get_xdata(), [1, 2, 3, 4])
     np.testing.assert_allclose(lines[1].get_ydata(), history["val_loss"])
+    assert lines[1].get_color() == lines[0].get_color() != lines[2].get_color()
+    assert lines[1].get_linestyle() == "--" and lines[0].get_linestyle() == "-"
 
     class History:  # Keras's History keeps the dict in .history
         pass
