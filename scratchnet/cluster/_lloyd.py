@@ -1,0 +1,208 @@
+r"""One Lloyd iteration of K-means: the NumPy reference, and its Numba twin right below it.
+
+An iteration has two halves. The E-step gives every sample the label of its nearest center,
+
+.. math:: \ell_i = \arg\min_j \lVert x_i - c_j \rVert^2
+              = \arg\min_j \left( \lVert c_j \rVert^2 - 2\, x_i \cdot c_j \right),
+
+where :math:`\lVert x_i \rVert^2` is dropped because it is the same for every :math:`j`; the
+remaining :math:`x_i \cdot c_j` for all :math:`i, j` is one matrix product :math:`X C^T`, the only
+O(n·k·d) work. The M-step moves each center to the mean of its samples,
+:math:`c_j \leftarrow \frac{1}{|S_j|} \sum_{i \in S_j} x_i`. An empty cluster is given the sample
+farthest from its own center (as scikit-learn does), so no center is ever lost.
+
+Both implementations share one signature (arrays tagged IN/OUT, all buffers allocated by the
+caller) and one M-step finisher, ``_finish_m_step``, so the tests can hold them equal::
+
+    lloyd_iter_*(X, centers_old, centers_new, weight_in_clusters, labels, center_shift, ...)
+
+The Numba kernel reads each row of X exactly once per iteration: it computes the row's k dot
+products (two rows at a time, so each center value loaded from cache serves two rows), picks the
+nearest center and adds the row into that center's running sum while the row is still in L1.
+Each thread owns a slice of rows and its own partial sums (float64, so summing tens of thousands
+of float32 rows loses nothing); the slices are reduced at the end. The whole iteration runs in
+Numba threads; BLAS is not called, so the two thread pools never compete for the cores.
+"""
+import numpy as np
+from numba import get_num_threads, njit, prange
+
+# Reassociation lets LLVM vectorise the dot-product reductions; no NaN/inf reaches here
+# (KMeans validates its input), so nothing else about IEEE semantics is relaxed.
+_FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
+
+
+def _finish_m_step(X, centers_old, centers_new, sums, counts, weight_in_clusters, labels,
+                   center_shift):
+    """Shared end of the M-step: relocate empty clusters, average, measure the shift.
+
+    IN: X (n, d), centers_old (k, d), labels (n,).  IN/OUT: sums (k, d) float64, counts (k,).
+    OUT: centers_new (k, d), weight_in_clusters (k,), center_shift (k,).
+    """
+    empty = np.flatnonzero(counts == 0)
+    if empty.size:
+        # scikit-learn's rule: the samples farthest from their current center each found a
+        # new cluster, and leave the one they were in.
+        dist = ((X - centers_old[labels]).astype(np.float64) ** 2).sum(axis=1)
+        far = np.argsort(-dist, kind="stable")[: empty.size]
+        for j_new, i in zip(empty, far):
+            j_old = labels[i]
+            sums[j_old] -= X[i]
+            counts[j_old] -= 1
+            sums[j_new] = X[i]
+            counts[j_new] = 1
+    nonzero = counts > 0
+    centers_new[nonzero] = sums[nonzero] / counts[nonzero, None]
+    centers_new[~nonzero] = centers_old[~nonzero]  # only reachable if n < k, which fit forbids
+    weight_in_clusters[:] = counts
+    center_shift[:] = np.sqrt(((centers_new.astype(np.float64)
+                                - centers_old.astype(np.float64)) ** 2).sum(axis=1))
+
+
+# ---------------------------------------------------------------------------------------------
+# NumPy reference
+# ---------------------------------------------------------------------------------------------
+
+def assign_labels_reference(X, centers, labels, chunk_size=256):
+    """E-step in plain NumPy, in chunks of rows. IN: X, centers.  OUT: labels (n,) int32."""
+    centers_sq = np.einsum("jf,jf->j", centers, centers)
+    for s in range(0, X.shape[0], chunk_size):
+        # ||x - c||^2 = ||x||^2 - 2 x.c + ||c||^2; ||x||^2 does not change the argmin
+        dist = centers_sq[None, :] - 2 * (X[s:s + chunk_size] @ centers.T)
+        labels[s:s + chunk_size] = dist.argmin(axis=1)
+
+
+def lloyd_iter_reference(X, centers_old, centers_new, weight_in_clusters, labels, center_shift,
+                         update_centers=True):
+    """One Lloyd iteration in plain NumPy.
+
+    IN: X (n, d), centers_old (k, d).  OUT: labels (n,) int32, and when ``update_centers``
+    also centers_new (k, d), weight_in_clusters (k,), center_shift (k,).
+    """
+    assign_labels_reference(X, centers_old, labels)
+    if not update_centers:
+        return
+    k = centers_old.shape[0]
+    one_hot = (labels[:, None] == np.arange(k)[None, :]).astype(np.float64)
+    sums = one_hot.T @ X.astype(np.float64)
+    counts = np.bincount(labels, minlength=k).astype(np.int64)
+    _finish_m_step(X, centers_old, centers_new, sums, counts, weight_in_clusters, labels,
+                   center_shift)
+
+
+# ---------------------------------------------------------------------------------------------
+# Numba twin
+# ---------------------------------------------------------------------------------------------
+
+@njit(fastmath=_FASTMATH, cache=True, nogil=True)
+def _nearest_two(X, i, i2, centers, centers_sq):
+    """Nearest center of rows i and i2 of X (i2 may equal i for an odd tail)."""
+    k, d = centers.shape
+    best1 = np.inf
+    best2 = np.inf
+    j1 = 0
+    j2 = 0
+    for j in range(k):
+        dot1 = X.dtype.type(0)  # accumulate in X's dtype, as the GEMM of the reference does
+        dot2 = X.dtype.type(0)
+        for f in range(d):
+            c = centers[j, f]
+            dot1 += X[i, f] * c
+            dot2 += X[i2, f] * c
+        dist1 = centers_sq[j] - (dot1 + dot1)
+        dist2 = centers_sq[j] - (dot2 + dot2)
+        if dist1 < best1:  # strict: the first of equal distances wins, like argmin
+            best1 = dist1
+            j1 = j
+        if dist2 < best2:
+            best2 = dist2
+            j2 = j
+    return j1, j2
+
+
+@njit(parallel=True, fastmath=_FASTMATH, cache=True, nogil=True)
+def _assign_and_sum(X, centers, centers_sq, labels, partial_sums, partial_counts):
+    """Fused E-step and M-step sums.
+
+    IN: X (n, d), centers (k, d), centers_sq (k,) = row norms² of centers.
+    OUT: labels (n,) int32; partial_sums (T, k, d) float64 and partial_counts (T, k) int64,
+    one slice per task t, each covering rows [t n / T, (t + 1) n / T).
+    """
+    n, d = X.shape
+    n_tasks = partial_sums.shape[0]
+    for t in prange(n_tasks):  # each task writes only its own rows and its own partial slice
+        sums = partial_sums[t]
+        counts = partial_counts[t]
+        sums[:] = 0.0
+        counts[:] = 0
+        start = t * n // n_tasks
+        stop = (t + 1) * n // n_tasks
+        for i in range(start, stop, 2):
+            i2 = min(i + 1, stop - 1)
+            j1, j2 = _nearest_two(X, i, i2, centers, centers_sq)
+            labels[i] = j1
+            counts[j1] += 1
+            for f in range(d):
+                sums[j1, f] += X[i, f]
+            if i2 != i:
+                labels[i2] = j2
+                counts[j2] += 1
+                for f in range(d):
+                    sums[j2, f] += X[i2, f]
+
+
+@njit(parallel=True, fastmath=_FASTMATH, cache=True, nogil=True)
+def _assign(X, centers, centers_sq, labels):
+    """E-step only. IN: X, centers, centers_sq.  OUT: labels (n,) int32."""
+    n = X.shape[0]
+    for p in prange((n + 1) // 2):
+        i = 2 * p
+        i2 = min(i + 1, n - 1)
+        j1, j2 = _nearest_two(X, i, i2, centers, centers_sq)
+        labels[i] = j1
+        labels[i2] = j2
+
+
+@njit(parallel=True, fastmath=_FASTMATH, cache=True, nogil=True)
+def _inertia(X, centers, labels):
+    r"""Exact :math:`\sum_i \lVert x_i - c_{\ell_i} \rVert^2`, accumulated in float64."""
+    n, d = X.shape
+    total = 0.0
+    for i in prange(n):
+        j = labels[i]
+        s = 0.0
+        for f in range(d):
+            diff = np.float64(X[i, f]) - np.float64(centers[j, f])
+            s += diff * diff
+        total += s
+    return total
+
+
+def make_buffers(n_features, n_clusters, n_tasks=None):
+    """The Numba kernel's per-task partial sums and counts (allocated once per fit)."""
+    n_tasks = get_num_threads() if n_tasks is None else n_tasks
+    return (np.zeros((n_tasks, n_clusters, n_features), dtype=np.float64),
+            np.zeros((n_tasks, n_clusters), dtype=np.int64))
+
+
+def assign_labels(X, centers, labels):
+    """E-step with the Numba kernel. IN: X, centers.  OUT: labels (n,) int32."""
+    centers_sq = np.einsum("jf,jf->j", centers, centers)
+    _assign(X, centers, centers_sq, labels)
+
+
+def lloyd_iter_numba(X, centers_old, centers_new, weight_in_clusters, labels, center_shift,
+                     buffers, update_centers=True):
+    """One Lloyd iteration with the Numba kernel; same contract as ``lloyd_iter_reference``.
+
+    ``buffers`` is ``make_buffers(d, k)``, allocated by the caller once per fit.
+    """
+    if not update_centers:
+        assign_labels(X, centers_old, labels)
+        return
+    partial_sums, partial_counts = buffers
+    centers_sq = np.einsum("jf,jf->j", centers_old, centers_old)
+    _assign_and_sum(X, centers_old, centers_sq, labels, partial_sums, partial_counts)
+    sums = partial_sums.sum(axis=0)
+    counts = partial_counts.sum(axis=0)
+    _finish_m_step(X, centers_old, centers_new, sums, counts, weight_in_clusters, labels,
+                   center_shift)
