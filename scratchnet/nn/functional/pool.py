@@ -1,0 +1,88 @@
+r"""Max pooling and nearest-neighbour upsampling: NumPy references and their Numba twins.
+
+Max pooling with a ``p × p`` window and stride ``p`` (Keras's default) over an input padded
+with ``-inf`` (the padded cells never win):
+
+.. math:: y_{n,c,o_y,o_x} = \max_{0 \le k_y, k_x < p} \tilde x_{n,c,\,p o_y + k_y - p_t,\,
+          p o_x + k_x - p_l}
+
+Backward sends each :math:`G_{n,c,o_y,o_x}` to the one input pixel that won; on ties the
+*first* maximum in row-major window order (top-left first) wins, as ``np.argmax`` does.
+Winners are stored as a flat index ``iy·W + ix`` into the sample's (H, W) plane.
+"""
+import numpy as np
+from numba import njit
+
+
+def maxpool_reference(x, p, pt, pl, Ho, Wo):
+    """y (N, C, Ho, Wo) and winners (N, C, Ho, Wo) int32, plain NumPy (reshape + argmax)."""
+    N, C, H, W = x.shape
+    xp = np.full((N, C, Ho * p, Wo * p), -np.inf, dtype=x.dtype)
+    h, w = min(H, Ho * p - pt), min(W, Wo * p - pl)
+    xp[:, :, pt:pt + h, pl:pl + w] = x[:, :, :h, :w]
+    win = xp.reshape(N, C, Ho, p, Wo, p).transpose(0, 1, 2, 4, 3, 5).reshape(N, C, Ho, Wo, p * p)
+    k = win.argmax(axis=-1)
+    y = np.take_along_axis(win, k[..., None], axis=-1)[..., 0]
+    iy = p * np.arange(Ho)[:, None] + k // p - pt
+    ix = p * np.arange(Wo)[None, :] + k % p - pl
+    return y, (iy * W + ix).astype(np.int32)
+
+
+def maxpool_backward_reference(g, winners, x_shape):
+    """dx (x_shape): each g[n, c, oy, ox] added at its winner."""
+    N, C, H, W = x_shape
+    dx = np.zeros((N * C, H * W), dtype=g.dtype)
+    rows = np.repeat(np.arange(N * C), winners[0, 0].size)
+    np.add.at(dx, (rows, winners.reshape(-1)), g.reshape(-1))
+    return dx.reshape(x_shape)
+
+
+@njit(cache=True, nogil=True)
+def maxpool_kernel(x, p, pt, pl, y, winners):  # x: IN   y, winners: OUT (N, C, Ho, Wo)
+    """Numba twin of :func:`maxpool_reference` (strict ``>``: first maximum wins)."""
+    N, C, H, W = x.shape
+    Ho, Wo = y.shape[2], y.shape[3]
+    for n in range(N):
+        for c in range(C):
+            for oy in range(Ho):
+                for ox in range(Wo):
+                    best = -np.inf
+                    arg = -1
+                    for ky in range(p):
+                        iy = p * oy + ky - pt
+                        if iy < 0 or iy >= H:
+                            continue
+                        for kx in range(p):
+                            ix = p * ox + kx - pl
+                            if 0 <= ix < W and (arg < 0 or x[n, c, iy, ix] > best):
+                                best = x[n, c, iy, ix]
+                                arg = iy * W + ix
+                    y[n, c, oy, ox] = best
+                    winners[n, c, oy, ox] = arg
+
+
+@njit(cache=True, nogil=True)
+def maxpool_backward_kernel(g, winners, dx):  # g, winners: IN   dx: OUT (overwritten)
+    """Numba twin of :func:`maxpool_backward_reference`."""
+    N, C, H, W = dx.shape
+    Ho, Wo = g.shape[2], g.shape[3]
+    for n in range(N):
+        for c in range(C):
+            plane = dx[n, c].reshape(H * W)
+            plane[:] = 0
+            for oy in range(Ho):
+                for ox in range(Wo):
+                    plane[winners[n, c, oy, ox]] += g[n, c, oy, ox]
+
+
+def upsample_reference(x, s):
+    """Nearest neighbour: y[n, c, s·i + a, s·j + b] = x[n, c, i, j]."""
+    N, C, H, W = x.shape
+    y = np.broadcast_to(x[:, :, :, None, :, None], (N, C, H, s, W, s))
+    return y.reshape(N, C, H * s, W * s)
+
+
+def upsample_backward_reference(g, s):
+    """dx[n, c, i, j] = sum of g over the s × s block x[n, c, i, j] was copied to."""
+    N, C, Hs, Ws = g.shape
+    return g.reshape(N, C, Hs // s, s, Ws // s, s).sum(axis=(3, 5))

@@ -1,0 +1,75 @@
+"""The Numba kernels equal their NumPy references (float32 tolerance, and float64)."""
+import numpy as np
+import pytest
+
+from scratchnet.nn import functional as F
+from scratchnet.nn.functional import kernels as K
+from scratchnet.nn.functional import pool as P
+from scratchnet.nn.functional.padding import conv_output_size
+
+CASES = [(7, 6, 3, 1, "same"), (7, 9, 3, 2, "same"), (8, 8, 3, 2, "valid"), (9, 7, 4, 3, 1),
+         (32, 32, 3, 2, "same"), (6, 5, 1, 1, "valid")]
+
+
+@pytest.fixture
+def backend():
+    """Run a block under a chosen backend and always restore the default."""
+    old = F.get_backend()
+    yield F.set_backend
+    F.set_backend(old)
+
+
+def _all_three(x, w, b, g, s, pads):
+    return (F.conv2d(x, w, b, s, pads), F.conv2d_grad_input(g, w, x.shape, s, pads),
+            F.conv2d_grad_weight(x, g, w.shape, s, pads))
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float32, 2e-5), (np.float64, 1e-12)])
+@pytest.mark.parametrize("H, W, k, s, padding", CASES)
+def test_conv_kernels_match_reference(backend, H, W, k, s, padding, dtype, tol):
+    rng = np.random.default_rng(4)
+    Ho, pt, pb = conv_output_size(H, k, s, padding)
+    Wo, pl, pr = conv_output_size(W, k, s, padding)
+    pads = (pt, pb, pl, pr)
+    x = rng.standard_normal((3, 5, H, W)).astype(dtype)
+    w = rng.standard_normal((4, 5, k, k)).astype(dtype)
+    b = rng.standard_normal(4).astype(dtype)
+    g = rng.standard_normal((3, 4, Ho, Wo)).astype(dtype)
+    backend("reference")
+    ref = _all_three(x, w, b, g, s, pads)
+    backend("numba")
+    fast = _all_three(x, w, b, g, s, pads)
+    for name, r, f in zip(("forward", "grad_input", "grad_weight"), ref, fast):
+        assert f.dtype == dtype, name
+        scale = np.abs(r).max()
+        np.testing.assert_allclose(f, r, rtol=0, atol=tol * scale, err_msg=name)
+
+
+@pytest.mark.parametrize("s, pt, pl", [(1, 1, 1), (2, 0, 0), (2, 1, 0), (3, 2, 1)])
+def test_phase_split_matches_reference(s, pt, pl):
+    rng = np.random.default_rng(5)
+    xn = rng.standard_normal((2, 7, 9))
+    Hq, Wq = 5, 6
+    out = np.full((2 * s * s, Hq * Wq), np.nan)
+    K._phase_split(xn, s, pt, pl, Hq, Wq, out)
+    np.testing.assert_array_equal(out, K.phase_split_reference(xn, s, pt, pl, Hq, Wq))
+
+
+@pytest.mark.parametrize("H, W, p, padding", [(28, 28, 2, "same"), (7, 7, 2, "same"),
+                                              (7, 5, 3, "valid"), (9, 8, 3, "same")])
+def test_maxpool_kernels_match_reference(H, W, p, padding):
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((2, 3, H, W)).astype(np.float32)
+    x[0, 0, :2, :2] = 1.0  # a tie inside one window: both must pick the same winner
+    Ho, pt, _ = conv_output_size(H, p, p, padding)
+    Wo, pl, _ = conv_output_size(W, p, p, padding)
+    y_ref, win_ref = P.maxpool_reference(x, p, pt, pl, Ho, Wo)
+    y = np.empty_like(y_ref)
+    win = np.empty_like(win_ref)
+    P.maxpool_kernel(x, p, pt, pl, y, win)
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(win, win_ref)
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    dx = np.empty_like(x)
+    P.maxpool_backward_kernel(g, win, dx)
+    np.testing.assert_allclose(dx, P.maxpool_backward_reference(g, win_ref, x.shape), rtol=1e-6)
