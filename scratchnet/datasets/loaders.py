@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._download import download, safe_extract_tar
+from ._download import download as _download_file
+from ._download import safe_extract_tar
 from ._paths import ENV_VAR, default_cache_dir, download_root, search_dirs
 from .cifar import TEST_FILES, TRAIN_FILES, read_cifar_batches
 from .idx import load_idx_pair
@@ -122,7 +123,7 @@ def _load_idx_dataset(fn, split, data_dir, download_ok, mirrors, md5s, subfolder
                 raise FileNotFoundError(message)
             try:
                 target = download_root(data_dir) / download_sub
-                found = [download(urls, target / name, md5) for name, urls, md5 in files]
+                found = [_download_file(urls, target / name, md5) for name, urls, md5 in files]
             except (OSError, ValueError) as exc:
                 _fail(exc, message)
         X, y = load_idx_pair(*found)
@@ -259,7 +260,7 @@ def load_cifar10(split="train", data_dir=None, download=True):
             raise FileNotFoundError(message)
         try:
             root = download_root(data_dir)
-            archive = download(files[0][1], root / CIFAR10_ARCHIVE, CIFAR10_ARCHIVE_MD5)
+            archive = _download_file(files[0][1], root / CIFAR10_ARCHIVE, CIFAR10_ARCHIVE_MD5)
             try:
                 safe_extract_tar(archive, root)
             finally:
