@@ -35,11 +35,22 @@ def test_matches_sklearn_up_to_sign(n_components):
     np.testing.assert_allclose(ours.transform(X_new), ref.transform(X_new) * signs, atol=1e-10)
 
 
-def test_fit_transform_equals_fit_then_transform():
+@pytest.mark.parametrize("n, d", [(50, 8), (6, 20)])   # tall (QR path) and wide data
+def test_fit_transform_is_u_sigma_of_the_plain_svd(n, d):
     rng = np.random.default_rng(1)
-    X = _anisotropic(rng, n=50, d=8)
-    Z = PCA(4).fit_transform(X)
-    np.testing.assert_allclose(Z, PCA(4).fit(X).transform(X), atol=1e-10)
+    X = rng.standard_normal((n, d)) * np.linspace(3, 1, d) + 2.0
+    k = min(n, d) - 1
+    pca = PCA(k)
+    Z = pca.fit_transform(X)
+    U, S, Vt = np.linalg.svd(X - X.mean(axis=0), full_matrices=False)
+    # Independent of the sign rule: align each column with the textbook U_k S_k.
+    expected = U[:, :k] * S[:k]
+    signs = np.sign(np.sum(Z * expected, axis=0))
+    np.testing.assert_allclose(Z, expected * signs, atol=1e-10)
+    np.testing.assert_allclose(pca.singular_values_, S[:k], rtol=1e-12)
+    ref = SkPCA(k, svd_solver="full").fit(X)
+    np.testing.assert_allclose(pca.explained_variance_ratio_, ref.explained_variance_ratio_,
+                               rtol=1e-10)
 
 
 def test_properties_orthonormal_sorted_and_deterministic_signs():
