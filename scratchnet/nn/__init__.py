@@ -6,3 +6,4 @@ from .reshape import Flatten, Reshape
 from .losses import BCELoss, KLDivLoss, Loss, MSELoss
 from .conv import Conv2D, Conv2DTranspose
 from .pooling import MaxPool2D, UpSampling2D
+from .optim import SGD, Adadelta, Adam, Optimizer
