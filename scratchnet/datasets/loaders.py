@@ -87,16 +87,15 @@ def _locate(dirs, names, resolve):
     return None
 
 
-def _where_msg(fn, what, files, dirs, extra=""):
+def _where_msg(fn, what, files, dirs, put="them"):
     """The 'not found' message: which files, their URLs and md5s, where to put them."""
     lines = [f"{fn}: {what} not found. Needed files, their official URLs and md5s:"]
     lines += [f"  {name}: {' or '.join(urls)} (md5 {md5})" for name, urls, md5 in files]
-    lines.append("Put them (or the folder the archive unpacks to) in one of these folders, "
-                 "searched in this order:")
+    lines.append(f"Put {put} in one of these folders, searched in this order:")
     lines += [f"  {d}" for d in dirs]
     lines.append(f"(set {ENV_VAR} or pass data_dir= to choose another folder; default "
                  f"download folder: {default_cache_dir()}), or call {fn}(..., download=True).")
-    return "\n".join(lines) + extra
+    return "\n".join(lines)
 
 
 def _fail(exc, message):
@@ -255,7 +254,8 @@ def load_cifar10(split="train", data_dir=None, download=True):
     if found is None:
         files = [(CIFAR10_ARCHIVE, [m + CIFAR10_ARCHIVE for m in CIFAR10_MIRRORS],
                   CIFAR10_ARCHIVE_MD5)]
-        message = _where_msg(fn, f"split {split!r} ({', '.join(names)})", files, dirs)
+        message = _where_msg(fn, f"split {split!r} ({', '.join(names)})", files, dirs,
+                             put="the .bin files (unpacked from the archive)")
         if not download:
             raise FileNotFoundError(message)
         try:

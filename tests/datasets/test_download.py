@@ -245,3 +245,14 @@ def test_safe_extract_rejects_non_tar(tmp_path):
     (tmp_path / "a.tar.gz").write_bytes(b"definitely not a tar")
     with pytest.raises(ValueError, match="not a readable tar archive"):
         safe_extract_tar(tmp_path / "a.tar.gz", tmp_path / "dest")
+
+
+def test_cifar_offline_message(tmp_path):
+    with pytest.raises(FileNotFoundError) as err:
+        load_cifar10("train", data_dir=tmp_path, download=False)
+    msg = str(err.value)
+    for text in ["data_batch_1.bin", "data_batch_5.bin",
+                 "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz",
+                 "c32a1d4ab5d03f1284b67883e8d87530", str(tmp_path / "cifar-10-batches-bin")]:
+        assert text in msg, text
+    assert _files(tmp_path) == []
