@@ -273,7 +273,10 @@ def scatter_codes(codes, labels=None, centers=None, path=None, title="Codes"):
         ax.scatter(*[centers[:, i] for i in range(dims)], marker="X", s=160, c="black",
                    edgecolors="white", linewidths=1.0, label="centroids", **extra)
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="best", fontsize=8, framealpha=0.8)
+        legend = ax.legend(loc="best", fontsize=8, framealpha=0.8)
+        for handle in legend.legend_handles:  # readable swatches even when points are tiny
+            handle.set_sizes([60 if handle.get_label() == "centroids" else 30])
+            handle.set_alpha(1.0)
     ax.set_xlabel(axis_names[0])
     ax.set_ylabel(axis_names[1])
     if dims == 3:
