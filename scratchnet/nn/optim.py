@@ -7,7 +7,10 @@ parallel training step, which share the value arrays, all see the update.
 
 Each update rule is written twice: a plain NumPy reference (the textbook, ``_*_reference``) and
 a fused Numba kernel (``_*_kernel``) that makes one pass over memory instead of about ten; the
-tests hold the two equal. ``step()`` uses the kernels.
+tests hold the two equal. ``step()`` uses the kernels. They are compiled with
+``error_model="numpy"``: Numba's default ("python") checks every division for a zero divisor,
+which stops LLVM from vectorizing the loop (Adam on 3.3M float32 values: 2.8 ns per element
+with the check, 0.4-0.7 without).
 """
 import math
 
@@ -122,7 +125,7 @@ def _sgd_reference(p, g, vel, lr, momentum, nesterov):  # p, vel: INOUT   g: IN
         p += vel
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _sgd_kernel(p, g, vel, lr, momentum, nesterov):  # p, vel: INOUT   g: IN
     """Numba twin of ``_sgd_reference``: the same maths, one loop (float64 scalars)."""
     f = p.dtype.type
@@ -191,7 +194,7 @@ def _adam_reference(p, g, m, v, lr_t, beta_1, beta_2, epsilon):  # p, m, v: INOU
     p -= lr_t * m / (np.sqrt(v) + epsilon)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _adam_kernel(p, g, m, v, lr_t, beta_1, beta_2, epsilon):  # p, m, v: INOUT   g: IN
     """Numba twin of ``_adam_reference``: one pass over p, g, m, v instead of about ten."""
     # Scalars arrive as float64 and are rounded to p's dtype once; computing 1 - beta_2 from
@@ -270,7 +273,7 @@ def _adadelta_reference(p, g, acc_g, acc_d, lr, rho, epsilon):  # p, acc_*: INOU
     p -= lr * delta
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _adadelta_kernel(p, g, acc_g, acc_d, lr, rho, epsilon):  # p, acc_*: INOUT  g: IN
     """Numba twin of ``_adadelta_reference`` (float64 scalars, rounded once as in Adam)."""
     f = p.dtype.type
