@@ -7,3 +7,5 @@ from .losses import BCELoss, KLDivLoss, Loss, MSELoss
 from .conv import Conv2D, Conv2DTranspose
 from .pooling import MaxPool2D, UpSampling2D
 from .optim import SGD, Adadelta, Adam, Optimizer
+from .checkpoint import Callback, History, ModelCheckpoint, load_checkpoint, load_model
+from .model import Sequential

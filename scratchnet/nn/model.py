@@ -1,0 +1,307 @@
+r"""``Sequential``: a stack of layers with ``fit``, ``predict``, ``summary``, save and load.
+
+Training is the textbook loop — for every batch: zero the gradients, forward, loss, backward,
+optimizer step (``Sequential._train_batch``) — wrapped in epochs that shuffle, report and call
+callbacks. Everything a run needs to continue after an interruption (weights, optimizer state,
+next epoch, shuffling seed, history) goes into one ``.npz`` file; see :class:`ModelCheckpoint`.
+
+Example
+-------
+>>> import numpy as np
+>>> from scratchnet.nn import Adam, Dense, MSELoss, ReLU, Sequential
+>>> X = np.random.default_rng(0).standard_normal((64, 8)).astype(np.float32)
+>>> ae = Sequential([Dense(8, 3, random_state=0), ReLU(), Dense(3, 8, random_state=1)])
+>>> hist = ae.fit(X, X, loss=MSELoss(), optimizer=Adam(ae.parameters(), lr=1e-2), epochs=3,
+...               random_state=0, verbose=False)
+>>> len(hist.history["loss"]), ae[:2].predict(X).shape    # ae[:2] is the encoder
+(3, (64, 3))
+"""
+import math
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .base import Layer, Parameter
+from .checkpoint import (Callback, History, ModelCheckpoint, load_checkpoint, load_model,
+                         save_model)
+from .losses import BCELoss, KLDivLoss, MSELoss
+
+__all__ = ["Sequential", "History", "Callback", "ModelCheckpoint", "load_model",
+           "load_checkpoint"]
+
+_LOSSES = {"mse": MSELoss, "mean_squared_error": MSELoss, "bce": BCELoss,
+           "binary_crossentropy": BCELoss, "kld": KLDivLoss, "kl_divergence": KLDivLoss}
+
+
+def _check_data(where, name, X):
+    """Public-entry validation: a float array (N, ...) with N >= 1 and only finite values."""
+    if not isinstance(X, np.ndarray):
+        raise TypeError(f"{where}: expected {name} as a NumPy array, got {type(X).__name__}")
+    if X.dtype.kind != "f":
+        raise TypeError(f"{where}: expected a floating-point {name}, got dtype {X.dtype}")
+    if X.ndim < 2 or X.shape[0] == 0:
+        raise ValueError(f"{where}: expected {name} of shape (N, ...) with N >= 1 samples, "
+                         f"got {X.shape}")
+    if not np.isfinite(X).all():
+        bad = int(X.size - np.count_nonzero(np.isfinite(X)))
+        raise ValueError(f"{where}: {name} must be finite, got {bad} NaN/inf value(s)")
+
+
+def _check_pair(where, X, Y, names=("X", "Y")):
+    _check_data(where, names[0], X)
+    if Y is not X:
+        _check_data(where, names[1], Y)
+    if len(X) != len(Y):
+        raise ValueError(f"{where}: {names[0]} and {names[1]} must have the same number of "
+                         f"samples, got {len(X)} and {len(Y)}")
+
+
+def _as_seed(random_state):
+    """An int seed from None / int / Generator, so epoch e can shuffle with ``[seed, e]``."""
+    if random_state is None:
+        return int(np.random.SeedSequence().entropy)
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(2 ** 63))
+    if isinstance(random_state, (int, np.integer)) and random_state >= 0:
+        return int(random_state)
+    raise ValueError(f"fit: random_state must be None, a non-negative int or a Generator, "
+                     f"got {random_state!r}")
+
+
+class Sequential:
+    r"""Layers applied one after the other: :math:`f = f_L \circ \dots \circ f_1`.
+
+    Parameters
+    ----------
+    layers : list of Layer
+
+    Notes
+    -----
+    ``backward`` runs the layers in reverse, each turning :math:`\partial L / \partial y_l` into
+    :math:`\partial L / \partial y_{l-1}` (the chain rule). ``model[a:b]`` is a ``Sequential``
+    of the *same* layer objects: training the autoencoder trains its encoder ``model[:k]``.
+    """
+
+    def __init__(self, layers):
+        self.layers = list(layers)
+        for i, layer in enumerate(self.layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"Sequential: layers[{i}] must be a Layer, "
+                                f"got {type(layer).__name__}")
+
+    # ---- the layer protocol, lifted to the whole stack -------------------------------------
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    __call__ = forward
+
+    def backward(self, grad):
+        for layer in reversed(self.layers):
+            grad = layer.backward(grad)
+        return grad
+
+    def parameters(self):
+        """All layers' parameters, a flat list in layer order."""
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def named_parameters(self):
+        """``[("<layer index>.<attribute>", Parameter), ...]``, e.g. ``("0.W", ...)``."""
+        out = []
+        for i, layer in enumerate(self.layers):
+            attr_of = {id(v): k for k, v in vars(layer).items() if isinstance(v, Parameter)}
+            out += [(f"{i}.{attr_of.get(id(p), f'param{j}')}", p)
+                    for j, p in enumerate(layer.parameters())]
+        return out
+
+    def zero_grad(self):
+        for layer in self.layers:
+            layer.zero_grad()
+
+    def astype(self, dtype):
+        """Cast every layer's parameters to ``dtype`` (in place); returns ``self``."""
+        for layer in self.layers:
+            layer.astype(dtype)
+        return self
+
+    @property
+    def dtype(self):
+        """The parameters' dtype (float32 unless cast), used to cast input batches."""
+        params = self.parameters()
+        return params[0].value.dtype if params else None
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return Sequential(self.layers[index])
+        return self.layers[index]
+
+    def __len__(self):
+        return len(self.layers)
+
+    def __iter__(self):
+        return iter(self.layers)
+
+    def __repr__(self):
+        inner = ",\n".join(f"    {layer!r}" for layer in self.layers)
+        return f"Sequential([\n{inner}\n])"
+
+    def get_config(self):
+        return {"layers": [{"class": layer.name, "config": layer.get_config()}
+                           for layer in self.layers]}
+
+    # ---- inference and description --------------------------------------------------------
+    def predict(self, X, batch_size=256):
+        """Forward ``X`` in batches; returns a fresh array (N, ...) in the model's dtype.
+
+        ``X`` is cast batch by batch to the model's dtype.
+        """
+        _check_data("predict", "X", X)
+        out, dtype = None, self.dtype
+        for start in range(0, len(X), batch_size):
+            xb = X[start:start + batch_size]
+            yb = self.forward(xb if dtype is None else xb.astype(dtype, copy=False))
+            if out is None:
+                out = np.empty((len(X),) + yb.shape[1:], dtype=yb.dtype)
+            out[start:start + len(yb)] = yb
+        return out
+
+    def summary(self, input_shape, print_fn=print):
+        """Print (and return) a Keras-style table: layer, output shape, parameter count.
+
+        ``input_shape`` is the per-sample shape, e.g. ``(3, 32, 32)`` or ``(784,)``.
+        """
+        rows, shape, total = [], tuple(input_shape), 0
+        for i, layer in enumerate(self.layers):
+            shape = tuple(layer.output_shape(shape))
+            count = sum(p.size for p in layer.parameters())
+            total += count
+            rows.append((f"{i} {layer.name}", str((None,) + shape), f"{count:,}"))
+        rule = "_" * 65
+        lines = [rule, f"{'Layer (type)':<28}{'Output Shape':<26}{'Param #':>11}", "=" * 65]
+        lines += [f"{a:<28}{b:<26}{c:>11}" for a, b, c in rows]
+        lines += ["=" * 65, f"Total params: {total:,}", rule]
+        text = "\n".join(lines)
+        if print_fn is not None:
+            print_fn(text)
+        return text
+
+    # ---- training --------------------------------------------------------------------------
+    def fit(self, X, Y, *, loss, optimizer, epochs=1, batch_size=32, validation_data=None,
+            shuffle=True, random_state=None, callbacks=(), verbose=True, initial_epoch=0,
+            history=None):
+        r"""Train with mini-batch gradient descent; returns the :class:`History`.
+
+        Parameters
+        ----------
+        X, Y : ndarray (N, ...)
+            Inputs and targets (``Y`` is ``X`` for an autoencoder); cast batch by batch to the
+            model's dtype.
+        loss : Loss or str
+            A loss object, or ``"mse"``, ``"binary_crossentropy"`` / ``"bce"``, ``"kld"``.
+        optimizer : Optimizer
+            Built on (some of) ``self.parameters()``.
+        epochs : int
+            Index of the last epoch + 1 (as in Keras: with ``initial_epoch=k`` the call runs
+            epochs k, ..., epochs-1).
+        batch_size : int
+            The last batch of an epoch may be smaller.
+        validation_data : (X_val, Y_val), optional
+            Evaluated after each epoch into ``val_loss``.
+        shuffle : bool
+            Epoch ``e`` visits the samples in ``default_rng([seed, e]).permutation(N)``: the
+            order depends only on the seed and the epoch, so a resumed run (``initial_epoch``)
+            sees exactly the batches an uninterrupted one would.
+        random_state : None, int or Generator
+            Gives the seed above (stored by :class:`ModelCheckpoint` for resuming).
+        callbacks : sequence
+            Objects with optional ``on_epoch_end(epoch, logs)`` and ``on_train_end(logs)``;
+            :class:`Callback` subclasses also get ``model``, ``optimizer``, ``history`` and
+            ``seed`` attributes set before training.
+        verbose : bool
+            A tqdm bar per epoch showing the running loss.
+        initial_epoch : int
+            Epoch to start at (when resuming).
+        history : History, optional
+            Append to this history (e.g. the one a checkpoint restored) instead of a new one.
+
+        Returns
+        -------
+        History
+            ``history.history["loss"]`` (mean training loss per epoch, weighted by batch size),
+            ``["val_loss"]`` when validating, and ``history.epoch``.
+        """
+        _check_pair("fit", X, Y)
+        if validation_data is not None:
+            _check_pair("fit", *validation_data, names=("validation X", "validation Y"))
+        if isinstance(loss, str):
+            if loss not in _LOSSES:
+                raise ValueError(f"fit: unknown loss {loss!r}; expected one of {sorted(_LOSSES)}")
+            loss = _LOSSES[loss]()
+        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"fit: batch_size must be a positive int, got {batch_size!r}")
+        seed = _as_seed(random_state)
+        history = History() if history is None else history
+        for cb in callbacks:
+            if isinstance(cb, Callback):
+                cb.model, cb.optimizer, cb.history, cb.seed = self, optimizer, history, seed
+
+        n, dtype = len(X), self.dtype
+        n_batches = math.ceil(n / batch_size)
+        for epoch in range(initial_epoch, epochs):
+            order = np.random.default_rng([seed, epoch]).permutation(n) if shuffle else None
+            total = 0.0
+            with tqdm(total=n_batches, desc=f"Epoch {epoch + 1}/{epochs}", disable=not verbose,
+                      leave=True) as bar:
+                for b in range(n_batches):
+                    idx = slice(b * batch_size, (b + 1) * batch_size)
+                    if order is not None:
+                        idx = order[idx]
+                    xb, yb = X[idx].astype(dtype, copy=False), Y[idx].astype(dtype, copy=False)
+                    total += self._train_batch(xb, yb, loss, optimizer) * len(xb)
+                    bar.update()
+                    bar.set_postfix(loss=f"{total / min(n, (b + 1) * batch_size):.4g}",
+                                    refresh=False)
+            logs = {"loss": total / n}
+            if validation_data is not None:
+                logs["val_loss"] = self.evaluate(*validation_data, loss=loss,
+                                                 batch_size=max(batch_size, 256))
+            history.append(epoch, logs)
+            for cb in callbacks:
+                if hasattr(cb, "on_epoch_end"):
+                    cb.on_epoch_end(epoch, logs)
+        for cb in callbacks:
+            if hasattr(cb, "on_train_end"):
+                cb.on_train_end(dict(history.last()))
+        return history
+
+    def _train_batch(self, xb, yb, loss, optimizer):
+        """One step on one batch: zero_grad, forward, loss, backward, optimizer step."""
+        self.zero_grad()
+        value = loss(self.forward(xb), yb)
+        self.backward(loss.backward())
+        optimizer.step()
+        return value
+
+    def evaluate(self, X, Y, *, loss, batch_size=256):
+        """Mean loss over ``(X, Y)`` in batches (weighted by batch size), without training."""
+        _check_pair("evaluate", X, Y)
+        if isinstance(loss, str):
+            loss = _LOSSES[loss]()
+        dtype, total = self.dtype, 0.0
+        for start in range(0, len(X), batch_size):
+            xb = X[start:start + batch_size].astype(dtype, copy=False)
+            yb = Y[start:start + batch_size].astype(dtype, copy=False)
+            total += loss(self.forward(xb), yb) * len(xb)
+        return total / len(X)
+
+    # ---- persistence -----------------------------------------------------------------------
+    def save(self, path, optimizer=None, state=None):
+        """Write architecture, weights (and optionally optimizer and ``state``) to one ``.npz``.
+
+        The file is written to a temporary file in the same folder and renamed over ``path``,
+        so ``path`` always holds either the old or the new complete file. See
+        :func:`load_model` and :func:`load_checkpoint`.
+        """
+        save_model(self, path, optimizer=optimizer, state=state)
+
