@@ -52,6 +52,7 @@ class _ConvBase(Layer):
                                           self.out_channels * kh * kw, rng, self.dtype))
         self.b = Parameter(np.zeros(n_bias, dtype=self.dtype))
         self._x = None
+        self._work = {}  # the Numba kernels' work buffers, reused from batch to batch
 
     def parameters(self):
         return [self.W, self.b]
@@ -136,14 +137,16 @@ class Conv2D(_ConvBase):
         x = self._check(x)
         _, self._pads = self._geometry(x.shape[2], x.shape[3])
         self._x = x
-        return F.conv2d(x, self.W.value, self.b.value, self.stride, self._pads)
+        return F.conv2d(x, self.W.value, self.b.value, self.stride, self._pads, self._work)
 
     def backward(self, grad):
         self._require_forward()
         x = self._x
-        self.W.grad += F.conv2d_grad_weight(x, grad, self.W.shape, self.stride, self._pads)
+        self.W.grad += F.conv2d_grad_weight(x, grad, self.W.shape, self.stride,
+                                            self._pads, self._work)
         self.b.grad += grad.sum(axis=(0, 2, 3))
-        return F.conv2d_grad_input(grad, self.W.value, x.shape, self.stride, self._pads)
+        return F.conv2d_grad_input(grad, self.W.value, x.shape, self.stride, self._pads,
+                                   self._work)
 
     def get_config(self):
         return self._base_config()
@@ -229,16 +232,17 @@ class Conv2DTranspose(_ConvBase):
         (H, W), self._pads = self._geometry(x.shape[2], x.shape[3])
         self._x = x
         z = F.conv2d_grad_input(x, self.W.value, (x.shape[0], self.out_channels, H, W),
-                                self.stride, self._pads)
+                                self.stride, self._pads, self._work)
         z += self.b.value[:, None, None]
         return z
 
     def backward(self, grad):
         self._require_forward()
         x = self._x
-        self.W.grad += F.conv2d_grad_weight(grad, x, self.W.shape, self.stride, self._pads)
+        self.W.grad += F.conv2d_grad_weight(grad, x, self.W.shape, self.stride,
+                                            self._pads, self._work)
         self.b.grad += grad.sum(axis=(0, 2, 3))
-        return F.conv2d(grad, self.W.value, None, self.stride, self._pads)
+        return F.conv2d(grad, self.W.value, None, self.stride, self._pads, self._work)
 
     def get_config(self):
         return {**self._base_config(), "output_padding": self.output_padding}

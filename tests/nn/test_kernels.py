@@ -48,11 +48,29 @@ def test_conv_kernels_match_reference(backend, H, W, k, s, padding, dtype, tol):
 @pytest.mark.parametrize("s, pt, pl", [(1, 1, 1), (2, 0, 0), (2, 1, 0), (3, 2, 1)])
 def test_phase_split_matches_reference(s, pt, pl):
     rng = np.random.default_rng(5)
-    xn = rng.standard_normal((2, 7, 9))
+    x = rng.standard_normal((3, 2, 7, 9))
     Hq, Wq = 5, 6
-    out = np.full((2 * s * s, Hq * Wq), np.nan)
-    K._phase_split(xn, s, pt, pl, Hq, Wq, out)
-    np.testing.assert_array_equal(out, K.phase_split_reference(xn, s, pt, pl, Hq, Wq))
+    out = np.full((2 * s * s, 3 * Hq * Wq), np.nan)
+    K._phase_split(x, s, pt, pl, Hq, Wq, out)
+    np.testing.assert_array_equal(out, K.phase_split_reference(x, s, pt, pl, Hq, Wq))
+
+
+def test_reused_work_buffers_give_the_same_result(backend):
+    # a layer keeps its buffers between batches; a smaller batch then a bigger one must not
+    # read stale values
+    rng = np.random.default_rng(7)
+    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    b = np.zeros(4, np.float32)
+    pads = (0, 1, 0, 1)
+    work = {}
+    backend("numba")
+    for n in (2, 5, 3):
+        x = rng.standard_normal((n, 3, 9, 9)).astype(np.float32)
+        g = rng.standard_normal((n, 4, 5, 5)).astype(np.float32)
+        for fun, args in ((F.conv2d, (x, w, b, 2, pads)),
+                          (F.conv2d_grad_input, (g, w, x.shape, 2, pads)),
+                          (F.conv2d_grad_weight, (x, g, w.shape, 2, pads))):
+            np.testing.assert_array_equal(fun(*args, work=work), fun(*args))
 
 
 @pytest.mark.parametrize("H, W, p, padding", [(28, 28, 2, "same"), (7, 7, 2, "same"),
@@ -73,3 +91,16 @@ def test_maxpool_kernels_match_reference(H, W, p, padding):
     dx = np.empty_like(x)
     P.maxpool_backward_kernel(g, win, dx)
     np.testing.assert_allclose(dx, P.maxpool_backward_reference(g, win_ref, x.shape), rtol=1e-6)
+
+
+@pytest.mark.parametrize("s", [2, 3])
+def test_upsample_kernels_match_reference(s):
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((2, 3, 5, 4)).astype(np.float32)
+    y = np.empty((2, 3, 5 * s, 4 * s), np.float32)
+    P.upsample_kernel(x, s, y)
+    np.testing.assert_array_equal(y, P.upsample_reference(x, s))
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    dx = np.empty_like(x)
+    P.upsample_backward_kernel(g, s, dx)
+    np.testing.assert_allclose(dx, P.upsample_backward_reference(g, s), rtol=1e-6, atol=1e-6)

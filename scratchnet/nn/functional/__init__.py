@@ -8,7 +8,8 @@ convolution described by its stride and padding ``pads = (top, bottom, left, rig
 * :func:`conv2d_grad_input` — ``dL/dx`` from ``dL/dy`` (also the transposed convolution);
 * :func:`conv2d_grad_weight` — ``dL/dw`` from ``x`` and ``dL/dy``.
 
-Switch with ``set_backend("reference")`` (tests hold the two equal); :mod:`.naive` holds the
+The Numba path takes an optional ``work`` dict in which it keeps its work buffers between
+calls (a layer passes its own). Switch with ``set_backend("reference")`` (tests hold the two equal); :mod:`.naive` holds the
 textbook loops both are checked against.
 """
 import numpy as np
@@ -39,7 +40,25 @@ def _c(a):
     return np.ascontiguousarray(a)
 
 
-def conv2d(x, w, b, stride, pads):
+def _buffers(work, N, C, F, Ho, Wo, kh, kw, s, dtype):
+    """Work buffers (phase planes, output grid) for the Numba kernels, reused via ``work``.
+
+    ``work`` is a dict owned by one layer (one per thread); ``None`` allocates fresh ones.
+    """
+    shapes = _k.buffer_shapes(N, C, F, Ho, Wo, kh, kw, s)
+    if work is None:
+        return [np.empty(sh, dtype=dtype) for sh in shapes]
+    out = []
+    for name, sh in zip(("P", "A"), shapes):
+        buf = work.get(name)
+        size = sh[0] * sh[1]
+        if buf is None or buf.size < size or buf.dtype != dtype:
+            buf = work[name] = np.empty(size, dtype=dtype)
+        out.append(buf[:size].reshape(sh))
+    return out
+
+
+def conv2d(x, w, b, stride, pads, work=None):
     """y = conv(x, w) + b: x (N, C, H, W), w (F, C, kh, kw), b (F,) or None -> (N, F, Ho, Wo)."""
     if _backend == "reference":
         return _ref.conv2d_reference(x, w, b, stride, pads)
@@ -48,25 +67,30 @@ def conv2d(x, w, b, stride, pads):
     y = np.empty((x.shape[0], F, Ho, Wo), dtype=x.dtype)
     if b is None:
         b = np.zeros(F, dtype=x.dtype)
-    _k.conv2d_forward_kernel(_c(x), _c(w), _c(b), stride, pads[0], pads[2], y)
+    P, A = _buffers(work, x.shape[0], x.shape[1], F, Ho, Wo, kh, kw, stride, x.dtype)
+    _k.conv2d_forward_kernel(_c(x), _c(w), _c(b), stride, pads[0], pads[2], y, P, A)
     return y
 
 
-def conv2d_grad_input(g, w, x_shape, stride, pads):
+def conv2d_grad_input(g, w, x_shape, stride, pads, work=None):
     """dL/dx (shape ``x_shape``) of y = conv(x, w) given g = dL/dy (N, F, Ho, Wo)."""
     if _backend == "reference":
         return _ref.conv2d_grad_input_reference(g, w, x_shape, stride, pads)
     dx = np.empty(x_shape, dtype=g.dtype)
-    _k.conv2d_grad_input_kernel(_c(g), _c(w), stride, pads[0], pads[2], dx)
+    F, C, kh, kw = w.shape
+    P, G = _buffers(work, g.shape[0], C, F, g.shape[2], g.shape[3], kh, kw, stride, g.dtype)
+    _k.conv2d_grad_input_kernel(_c(g), _c(w), stride, pads[0], pads[2], dx, P, G)
     return dx
 
 
-def conv2d_grad_weight(x, g, w_shape, stride, pads):
+def conv2d_grad_weight(x, g, w_shape, stride, pads, work=None):
     """dL/dw (shape ``w_shape`` = (F, C, kh, kw)) of y = conv(x, w) given g = dL/dy."""
     if _backend == "reference":
         return _ref.conv2d_grad_weight_reference(x, g, w_shape, stride, pads)
     dw = np.zeros(w_shape, dtype=x.dtype)
-    _k.conv2d_grad_weight_kernel(_c(x), _c(g), stride, pads[0], pads[2], dw)
+    F, C, kh, kw = w_shape
+    P, G = _buffers(work, x.shape[0], C, F, g.shape[2], g.shape[3], kh, kw, stride, x.dtype)
+    _k.conv2d_grad_weight_kernel(_c(x), _c(g), stride, pads[0], pads[2], dw, P, G)
     return dw
 
 

@@ -86,3 +86,38 @@ def upsample_backward_reference(g, s):
     """dx[n, c, i, j] = sum of g over the s × s block x[n, c, i, j] was copied to."""
     N, C, Hs, Ws = g.shape
     return g.reshape(N, C, Hs // s, s, Ws // s, s).sum(axis=(3, 5))
+
+
+@njit(cache=True, nogil=True)
+def upsample_kernel(x, s, y):  # x: IN (N, C, H, W)   y: OUT (N, C, H·s, W·s)
+    """Numba twin of :func:`upsample_reference`."""
+    N, C, H, W = x.shape
+    for n in range(N):
+        for c in range(C):
+            for i in range(H):
+                row = y[n, c, s * i]
+                xrow = x[n, c, i]
+                for j in range(W):
+                    v = xrow[j]
+                    for b in range(s):
+                        row[s * j + b] = v
+                for a in range(1, s):
+                    y[n, c, s * i + a] = row
+
+
+@njit(cache=True, nogil=True)
+def upsample_backward_kernel(g, s, dx):  # g: IN (N, C, H·s, W·s)   dx: OUT (N, C, H, W)
+    """Numba twin of :func:`upsample_backward_reference`."""
+    N, C, H, W = dx.shape
+    for n in range(N):
+        for c in range(C):
+            for i in range(H):
+                out = dx[n, c, i]
+                out[:] = 0
+                for a in range(s):
+                    grow = g[n, c, s * i + a]
+                    for j in range(W):
+                        acc = out[j]
+                        for b in range(s):
+                            acc += grow[s * j + b]
+                        out[j] = acc
