@@ -1,0 +1,188 @@
+r"""``Autoencoder``: an encoder and a decoder trained together to reproduce their input.
+
+The encoder :math:`f` maps an image :math:`x` to a code :math:`z = f(x)`; the decoder
+:math:`g` maps it back, :math:`\hat x = g(z)`. Training minimises a reconstruction loss
+:math:`L(\hat x, x)` (binary cross-entropy for pixels in [0, 1], as the write-ups do, or mean
+squared error). The code is what the clustering sees: K-means on :math:`z` instead of on the
+pixels.
+
+The class is a thin shell around one ``Sequential`` (``self.model``) whose layers *are* the
+encoder's followed by the decoder's: training the whole updates both halves, and
+``encoder``/``decoder`` stay usable on their own.
+"""
+import numpy as np
+
+from ..nn import Sequential
+from ..nn.losses import BCELoss, MSELoss
+from ..nn.optim import SGD, Adadelta, Adam
+
+LOSSES = {"bce": BCELoss, "mse": MSELoss}
+OPTIMIZERS = {"adam": Adam, "adadelta": Adadelta, "sgd": SGD}
+
+
+class Autoencoder:
+    r"""An encoder and a decoder with training defaults.
+
+    Parameters
+    ----------
+    encoder, decoder : Sequential
+    input_shape : tuple of int
+        Per-sample input shape, e.g. ``(3, 32, 32)`` or ``(784,)``.
+    loss : {"bce", "mse"}
+        Reconstruction loss used by ``fit`` unless it is given another.
+    optimizer : {"adam", "adadelta", "sgd"}
+    optimizer_kwargs : dict
+        Keyword arguments of the optimizer (e.g. ``{"lr": 1e-3}``).
+    batch_size : int
+        Default batch size of ``fit``.
+
+    Attributes
+    ----------
+    model : Sequential
+        Encoder layers followed by decoder layers (the same layer objects).
+    optimizer_ : optimizer or None
+        The optimizer of the last ``fit``; a later ``fit`` continues with its state.
+    history_ : dict
+        Per-epoch ``loss`` (and ``val_loss``) of every ``fit`` so far, concatenated.
+    """
+
+    def __init__(self, encoder, decoder, input_shape, loss="bce", optimizer="adam",
+                 optimizer_kwargs=None, batch_size=64):
+        if loss not in LOSSES:
+            raise ValueError(f"Autoencoder: loss must be one of {sorted(LOSSES)}, got {loss!r}")
+        if optimizer not in OPTIMIZERS:
+            raise ValueError(f"Autoencoder: optimizer must be one of {sorted(OPTIMIZERS)}, "
+                             f"got {optimizer!r}")
+        self.encoder = encoder
+        self.decoder = decoder
+        self.input_shape = tuple(int(s) for s in input_shape)
+        self.loss = loss
+        self.optimizer = optimizer
+        self.optimizer_kwargs = dict(optimizer_kwargs or {})
+        self.batch_size = int(batch_size)
+        self.model = Sequential(list(encoder) + list(decoder))
+        self.optimizer_ = None
+        self.history_ = {"loss": [], "val_loss": []}
+
+    # -- training ---------------------------------------------------------------------------
+    def fit(self, X, epochs=10, batch_size=None, validation_data=None, random_state=None,
+            callbacks=(), verbose=True, initial_epoch=0, optimizer=None):
+        """Train encoder and decoder to reconstruct ``X`` (target = input).
+
+        Parameters
+        ----------
+        X : ndarray (N, *input_shape), float32 in [0, 1] for the BCE loss
+        epochs : int
+            Index of the last epoch, as in Keras (with ``initial_epoch`` for resuming).
+        validation_data : ndarray or None
+            Held-out images whose reconstruction loss is reported as ``val_loss``.
+        optimizer : optimizer or None
+            Defaults to a new one built from ``optimizer``/``optimizer_kwargs`` on the first
+            call and to the previous one afterwards (so Adam's moments carry over).
+
+        Returns
+        -------
+        history : History of this call (``history.history["loss"]`` etc.)
+        """
+        self._check(X, "fit")
+        if optimizer is not None:
+            self.optimizer_ = optimizer
+        elif self.optimizer_ is None:
+            self.optimizer_ = OPTIMIZERS[self.optimizer](self.model.parameters(),
+                                                         **self.optimizer_kwargs)
+        val = None
+        if validation_data is not None:
+            self._check(validation_data, "fit (validation_data)")
+            val = (validation_data, validation_data)
+        history = self.model.fit(
+            X, X, loss=LOSSES[self.loss](), optimizer=self.optimizer_, epochs=epochs,
+            batch_size=batch_size or self.batch_size, validation_data=val,
+            random_state=random_state, callbacks=callbacks, verbose=verbose,
+            initial_epoch=initial_epoch)
+        for key in ("loss", "val_loss"):
+            self.history_[key].extend(history.history.get(key, []))
+        return history
+
+    # -- inference --------------------------------------------------------------------------
+    def encode(self, X, batch_size=256):
+        """Codes ``f(X)``, shape (N, *code_shape); ``features`` flattens them."""
+        self._check(X, "encode")
+        return self.encoder.predict(X, batch_size=batch_size)
+
+    def features(self, X, batch_size=256):
+        """Codes flattened to (N, D): what K-means clusters."""
+        Z = self.encode(X, batch_size=batch_size)
+        return Z.reshape(len(Z), -1)
+
+    def decode(self, Z, batch_size=256):
+        """Images ``g(Z)``; ``Z`` may be flat (N, D) when the code is an image (C, H, W)."""
+        Z = np.asarray(Z, dtype=self._dtype())
+        code_shape = self.code_shape
+        if Z.ndim == 2 and len(code_shape) > 1:
+            if Z.shape[1] != int(np.prod(code_shape)):
+                raise ValueError(f"Autoencoder.decode: expected codes (N, {code_shape}) or "
+                                 f"(N, {int(np.prod(code_shape))}), got {Z.shape}")
+            Z = Z.reshape((len(Z),) + tuple(code_shape))
+        return self.decoder.predict(Z, batch_size=batch_size)
+
+    def reconstruct(self, X, batch_size=256):
+        """``g(f(X))``."""
+        self._check(X, "reconstruct")
+        return self.model.predict(X, batch_size=batch_size)
+
+    @property
+    def code_shape(self):
+        """Per-sample shape of the code, e.g. (32, 4, 4)."""
+        shape = self.input_shape
+        for layer in self.encoder:
+            shape = tuple(layer.output_shape(shape))
+        return shape
+
+    def summary(self, print_fn=print):
+        """Keras-style table of the whole model (layer, output shape, parameters)."""
+        return self.model.summary(self.input_shape, print_fn=print_fn)
+
+    # -- persistence ------------------------------------------------------------------------
+    def save(self, path):
+        """Model, optimizer state and training settings in one ``.npz`` (atomic write)."""
+        meta = {"n_encoder_layers": len(self.encoder), "input_shape": list(self.input_shape),
+                "loss": self.loss, "optimizer": self.optimizer,
+                "optimizer_kwargs": self.optimizer_kwargs, "batch_size": self.batch_size,
+                "history": self.history_}
+        self.model.save(path, optimizer=self.optimizer_, state={"autoencoder": meta})
+
+    @classmethod
+    def load(cls, path):
+        """Rebuild an ``Autoencoder`` saved with :meth:`save` (optimizer state included)."""
+        from ..nn import load_checkpoint
+        model, optimizer, state = load_checkpoint(path)
+        meta = state.get("autoencoder")
+        if meta is None:
+            raise ValueError(f"Autoencoder.load: {path} holds a model but no autoencoder "
+                             "metadata (expected a file written by Autoencoder.save)")
+        k = int(meta["n_encoder_layers"])
+        layers = list(model)
+        ae = cls(Sequential(layers[:k]), Sequential(layers[k:]), meta["input_shape"],
+                 loss=meta["loss"], optimizer=meta["optimizer"],
+                 optimizer_kwargs=meta["optimizer_kwargs"], batch_size=meta["batch_size"])
+        ae.model = model
+        ae.optimizer_ = optimizer
+        ae.history_ = meta.get("history", ae.history_)
+        return ae
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _dtype(self):
+        params = self.model.parameters()
+        return params[0].value.dtype if params else np.float32
+
+    def _check(self, X, where):
+        if not isinstance(X, np.ndarray):
+            raise TypeError(f"Autoencoder.{where}: expected an ndarray, got {type(X).__name__}")
+        if X.shape[1:] != self.input_shape:
+            raise ValueError(f"Autoencoder.{where}: expected input (N, "
+                             f"{', '.join(map(str, self.input_shape))}), got {X.shape}")
+
+    def __repr__(self):
+        return (f"Autoencoder(input_shape={self.input_shape}, code_shape={self.code_shape}, "
+                f"loss={self.loss!r}, optimizer={self.optimizer!r})")
+

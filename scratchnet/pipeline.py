@@ -1,0 +1,190 @@
+r"""The steps every example and the command line share: load, cluster, score, report.
+
+An experiment here is always the same shape: images → features (pixels, or an encoder's
+codes) → K-means → scores. The scores split in two kinds:
+
+* *internal* — silhouette (Rousseeuw 1987) and Dunn's index (Dunn 1973) look only at the
+  features and the cluster labels: how compact and separated the clusters are;
+* *external* — Hungarian-matched accuracy, NMI, ARI and purity compare the clusters with the
+  true classes, which the clustering never saw.
+
+Internal scores computed on different feature spaces (1024 grey pixels vs a 512-d code) are
+not comparable in absolute terms; the external ones are, since they only see labels.
+"""
+import json
+import os
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from . import datasets
+from .cluster import KMeans
+from .metrics import (adjusted_rand_score, clustering_accuracy, dunn_index,
+                      normalized_mutual_info_score, purity_score, silhouette_score)
+
+LOADERS = {"cifar10": datasets.load_cifar10, "mnist": datasets.load_mnist,
+           "fashion-mnist": datasets.load_fashion_mnist}
+
+METRICS = ("silhouette", "dunn", "acc", "nmi", "ari", "purity")
+
+
+def load_images(dataset, split="train", data_dir=None, limit=None, random_state=0):
+    """Load a dataset as float32 NCHW images in [0, 1] with int64 labels.
+
+    Parameters
+    ----------
+    dataset : {"cifar10", "mnist", "fashion-mnist"}
+    limit : int or None
+        Keep a random subset of this many images (stratification is not attempted).
+
+    Returns
+    -------
+    X : ndarray (N, C, H, W) float32
+    y : ndarray (N,) int64
+    """
+    if dataset not in LOADERS:
+        raise ValueError(f"load_images: dataset must be one of {sorted(LOADERS)}, "
+                         f"got {dataset!r}")
+    X, y = LOADERS[dataset](split, data_dir=data_dir)
+    if limit is not None and limit < len(X):
+        keep = np.sort(np.random.default_rng(random_state).choice(len(X), limit, replace=False))
+        X, y = X[keep], y[keep]
+    return datasets.to_float32(X), y
+
+
+def score_clustering(features, labels, y_true=None, silhouette_sample=None, random_state=0):
+    """Internal scores of a clustering, plus the external ones when ``y_true`` is given.
+
+    ``silhouette_sample`` bounds the O(n²) silhouette to a random subset (as scikit-learn's
+    ``sample_size``); Dunn's index is always exact.
+    """
+    n_clusters = len(np.unique(labels))
+    scores = {}
+    if n_clusters >= 2:
+        sample = silhouette_sample if silhouette_sample and silhouette_sample < len(labels) \
+            else None
+        scores["silhouette"] = float(silhouette_score(features, labels, sample_size=sample,
+                                                      random_state=random_state))
+        scores["dunn"] = float(dunn_index(features, labels))
+    if y_true is not None:
+        scores["acc"] = float(clustering_accuracy(y_true, labels))
+        scores["nmi"] = float(normalized_mutual_info_score(y_true, labels))
+        scores["ari"] = float(adjusted_rand_score(y_true, labels))
+        scores["purity"] = float(purity_score(y_true, labels))
+    return scores
+
+
+def kmeans_step(features, y_true, n_clusters=10, n_init=10, random_state=0,
+                silhouette_sample=None):
+    """K-means on ``features`` and the scores of its clustering.
+
+    Returns
+    -------
+    km : fitted KMeans
+    scores : dict of the metrics and ``seconds`` (K-means time only)
+    """
+    with timer() as t:
+        km = KMeans(n_clusters=n_clusters, n_init=n_init, random_state=random_state)
+        km.fit(features)
+    scores = score_clustering(features, km.labels_, y_true, silhouette_sample, random_state)
+    scores["kmeans_seconds"] = t.seconds
+    return km, scores
+
+
+@contextmanager
+def timer():
+    """``with timer() as t: ...`` then ``t.seconds`` is the wall time of the block."""
+    class _T:
+        seconds = 0.0
+    t, start = _T(), time.perf_counter()
+    try:
+        yield t
+    finally:
+        t.seconds = time.perf_counter() - start
+
+
+def format_table(rows, columns, title=None, index="stage"):
+    """Plain-text table of ``rows`` (dicts keyed by ``columns``, plus ``index``).
+
+    Values that are ``(mean, std)`` pairs print as ``mean ± std``.
+    """
+    def cell(v):
+        if v is None:
+            return "-"
+        if isinstance(v, tuple):
+            return f"{v[0]:.4f} ± {v[1]:.4f}"
+        if isinstance(v, float):
+            return f"{v:.4f}" if abs(v) < 100 else f"{v:.1f}"
+        return str(v)
+
+    header = [index] + list(columns)
+    body = [[str(r.get(index, ""))] + [cell(r.get(c)) for c in columns] for r in rows]
+    widths = [max(len(x) for x in col) for col in zip(header, *body)]
+    line = "  ".join(h.ljust(w) for h, w in zip(header, widths))
+    out = ([title] if title else []) + [line, "-" * len(line)]
+    out += ["  ".join(x.ljust(w) for x, w in zip(r, widths)) for r in body]
+    return "\n".join(out)
+
+
+def aggregate(runs):
+    """Mean and standard deviation of each numeric entry across runs (one dict per seed).
+
+    ``runs`` is a list of ``{stage: {metric: value}}``; returns ``{stage: {metric: (mean, std)}}``.
+    """
+    out = {}
+    for stage in runs[0]:
+        keys = [k for k, v in runs[0][stage].items() if isinstance(v, (int, float))]
+        out[stage] = {k: (float(np.mean([r[stage][k] for r in runs])),
+                          float(np.std([r[stage][k] for r in runs]))) for k in keys}
+    return out
+
+
+def write_json(path, obj):
+    """Write ``obj`` as indented JSON, atomically (temporary file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(obj, f, indent=2, default=_jsonable)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _jsonable(v):
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    raise TypeError(f"write_json: cannot serialise {type(v).__name__}")
+
+
+def example_parser(description, datasets=("mnist", "fashion-mnist", "cifar10"),
+                   default_dataset="mnist", default_epochs=20, default_split="train"):
+    """The flags every example takes (``--dataset --split --data-dir --epochs --seed(s)
+    --out --quick``)."""
+    import argparse
+    p = argparse.ArgumentParser(description=description,
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--dataset", choices=datasets, default=default_dataset)
+    p.add_argument("--split", choices=("train", "test", "all"), default=default_split)
+    p.add_argument("--data-dir", default=None,
+                   help="folder holding the dataset (default: $SCRATCHNET_DATA, the cache, "
+                        "then download)")
+    p.add_argument("--limit", type=int, default=None, help="use a random subset of N images")
+    p.add_argument("--epochs", type=int, default=default_epochs)
+    p.add_argument("--clusters", type=int, default=10)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", type=int, default=1,
+                   help="run seeds seed..seed+N-1 and report mean ± std")
+    p.add_argument("--out", default=None, help="output folder (default: out/<example name>)")
+    p.add_argument("--quick", action="store_true",
+                   help="smoke test: a few hundred images, one epoch")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    return p
