@@ -370,14 +370,14 @@ def loss_curves(history, path=None, title="Training"):
     ----------
     history : mapping of str to sequence of float, or an object with a ``history`` mapping
         Like Keras's ``History.history``: ``{"loss": [...], "val_loss": [...], ...}``. Series
-        may differ in length; each is drawn from epoch 1.
+        may differ in length; each is drawn from epoch 1; empty ones are skipped.
     path : str or PathLike, optional
     title : str, default "Training"
 
     Returns
     -------
     matplotlib.figure.Figure
-        One axis, one line per series.
+        One axis, one line per non-empty series.
     """
     history = getattr(history, "history", history)
     if not hasattr(history, "items") or len(history) == 0:
@@ -386,10 +386,13 @@ def loss_curves(history, path=None, title="Training"):
     series = {}
     for name, values in history.items():
         values = np.asarray(values, dtype=float)
-        if values.ndim != 1 or values.size == 0:
-            raise ValueError(f"loss_curves: expected series {name!r} to be a non-empty 1-D "
-                             f"sequence, got shape {values.shape}")
-        series[str(name)] = values
+        if values.ndim != 1:
+            raise ValueError(f"loss_curves: expected series {name!r} to be a 1-D sequence, "
+                             f"got shape {values.shape}")
+        if values.size:  # an empty "val_loss" (no validation data) is simply not drawn
+            series[str(name)] = values
+    if not series:
+        raise ValueError(f"loss_curves: every series is empty, got {dict(history)!r}")
     fig = Figure(figsize=(7, 4.5), layout="constrained")
     ax = fig.add_subplot()
     # "val_loss" is drawn dashed in the colour of "loss", as the pair people compare.

@@ -223,8 +223,8 @@ def test_loss_curves_dict_and_history_object(tmp_path):
     class History:  # Keras's History keeps the dict in .history
         pass
     h = History()
-    h.history = {"loss": [1.0, 0.5]}
-    assert len(plot.loss_curves(h).axes[0].get_lines()) == 1
+    h.history = {"loss": [1.0, 0.5], "val_loss": []}   # no validation data: empty series
+    assert [ln.get_label() for ln in plot.loss_curves(h).axes[0].get_lines()] == ["loss"]
 
 
 # --------------------------------------------------------------------------- contract
@@ -266,7 +266,9 @@ def test_no_file_without_path_and_no_pyplot_figures_leak(tmp_path, monkeypatch):
      r"confusion_matrix: expected y_pred of shape \(3,\), got \(2,\)"),
     (lambda: plot.loss_curves({}), r"loss_curves: expected a non-empty dict"),
     (lambda: plot.loss_curves({"loss": [[1, 2]]}),
-     r"loss_curves: expected series 'loss' to be a non-empty 1-D sequence, got shape \(1, 2\)"),
+     r"loss_curves: expected series 'loss' to be a 1-D sequence, got shape \(1, 2\)"),
+    (lambda: plot.loss_curves({"loss": [], "val_loss": []}),
+     r"loss_curves: every series is empty"),
 ])
 def test_errors_name_function_expected_and_actual(call, message):
     with pytest.raises(ValueError, match=message):
