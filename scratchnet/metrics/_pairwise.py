@@ -1,0 +1,137 @@
+r"""Shared machinery for the metrics that need every pairwise distance, without an n×n matrix.
+
+Samples are sorted by label (so a cluster is a contiguous range) and the distance matrix is
+visited one B×B block at a time, upper triangle only (block (I, J) with J ≥ I also serves as
+block (J, I)). Each block's dot products come from one GEMM,
+
+.. math:: d^2(x_i, x_j) = \lVert x_i \rVert^2 + \lVert x_j \rVert^2 - 2\, x_i \cdot x_j,
+
+and a Numba kernel turns them into distances and reduces them. Memory is O(B² + n·k).
+
+Accuracy. The identity cancels badly when two points are close compared with their norms, so
+X is first centered (smaller norms), and any pair whose :math:`d^2` comes out below
+``NEAR * (|x_i|² + |x_j|²)`` is recomputed exactly as :math:`\sum_f (x_{if} - x_{jf})^2` in
+float64. For a rigorous use (Dunn's index) ``error_bound`` gives a bound on the error of the
+GEMM-based :math:`d^2` from the standard dot-product error analysis (Higham 2002, §3.1):
+:math:`|\mathrm{fl}(x\cdot y) - x\cdot y| \le \gamma_d \sum_f |x_f y_f|`, :math:`\gamma_d =
+d u / (1 - d u)`.
+
+Threads. BLAS threads and Numba's OpenMP threads both spin for a while after their work, so
+alternating a 2-thread GEMM with a 2-thread kernel on 2 cores wastes much of each (measured:
+1.8 s against 1.1 s for the whole silhouette of 10,000 Fashion-MNIST images). Here the cores
+are owned by plain Python threads instead: BLAS is held to one thread, each worker takes the
+next block, runs its GEMM and then a serial Numba kernel (both release the GIL), so every core
+is always doing one useful thing. Each worker keeps its own accumulators, merged at the end.
+"""
+import threading
+
+import numpy as np
+from numba import get_num_threads, njit
+from threadpoolctl import threadpool_limits
+
+from .external import _encode
+
+BLOCK = 2048
+
+
+def check_X_labels(X, labels, who, min_labels=2):
+    """Validate X (n, d) finite numbers and labels (n,); returns (X, codes, n_labels)."""
+    if not isinstance(X, np.ndarray):
+        X = np.asarray(X)
+    if X.dtype.kind not in "fiub":
+        raise TypeError(f"{who}: expected a numeric X, got dtype {X.dtype}")
+    if X.ndim != 2:
+        raise ValueError(f"{who}: expected X of shape (n_samples, n_features), got {X.shape}")
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)
+    if not np.isfinite(X).all():
+        raise ValueError(f"{who}: X contains NaN or infinity")
+    labels = np.asarray(labels)
+    if labels.shape != (X.shape[0],):
+        raise ValueError(f"{who}: expected labels of shape ({X.shape[0]},) to match X, got "
+                         f"{labels.shape}")
+    codes, n_labels = _encode(labels)
+    if n_labels < min_labels:
+        raise ValueError(f"{who}: expected at least {min_labels} distinct labels, got {n_labels}")
+    return X, codes, n_labels
+
+
+class SortedByLabel:
+    """X sorted by label, centered copy for the GEMMs, norms, cluster bounds.
+
+    Attributes: order (n,) the permutation; X (n, d) original rows, sorted; Xc (n, d) centered,
+    X's dtype; sq (n,) float64 row norms² of Xc; codes (n,) sorted label codes; bounds (k + 1,).
+    """
+
+    def __init__(self, X, codes, n_labels):
+        self.order = np.argsort(codes, kind="stable")
+        self.X = np.ascontiguousarray(X[self.order])
+        self.codes = np.ascontiguousarray(codes[self.order]).astype(np.int64)
+        mean = self.X.mean(axis=0, dtype=np.float64)
+        self.Xc = np.ascontiguousarray((self.X - mean).astype(X.dtype))
+        Xc64 = self.Xc.astype(np.float64)
+        self.sq = np.einsum("if,if->i", Xc64, Xc64)
+        self.bounds = np.searchsorted(self.codes, np.arange(n_labels + 1)).astype(np.int64)
+        self.n, self.d = X.shape
+
+    def map_blocks(self, work, make_state, block=BLOCK, n_workers=None):
+        """Run ``work(i0, j0, G, state)`` on every upper-triangle block, G = Xc[I] @ Xc[J].T.
+
+        Blocks are handed out one at a time to ``n_workers`` threads (default: Numba's thread
+        count); each has its own G buffer and its own ``state = make_state()``. Returns the
+        list of states, for the caller to merge.
+        """
+        n = self.n
+        starts = range(0, n, block)
+        pairs = [(i0, j0) for i0 in starts for j0 in starts if j0 >= i0]
+        n_workers = max(1, min(n_workers or get_num_threads(), len(pairs)))
+        states = [make_state() for _ in range(n_workers)]
+        next_pair = iter(pairs)
+        lock = threading.Lock()
+        errors = []
+
+        def worker(state):
+            buf = np.empty(min(block, n) ** 2, dtype=self.Xc.dtype)
+            try:
+                while True:
+                    with lock:
+                        pair = next(next_pair, None)
+                    if pair is None:
+                        return
+                    i0, j0 = pair
+                    i1, j1 = min(i0 + block, n), min(j0 + block, n)
+                    G = buf[: (i1 - i0) * (j1 - j0)].reshape(i1 - i0, j1 - j0)
+                    np.dot(self.Xc[i0:i1], self.Xc[j0:j1].T, out=G)
+                    work(i0, j0, G, state)
+            except BaseException as exc:  # re-raised in the calling thread
+                errors.append(exc)
+
+        with threadpool_limits(limits=1, user_api="blas"):
+            threads = [threading.Thread(target=worker, args=(st,)) for st in states[1:]]
+            for t in threads:
+                t.start()
+            worker(states[0])
+            for t in threads:
+                t.join()
+        if errors:
+            raise errors[0]
+        return states
+
+    def error_factor(self):
+        r"""γ with :math:`|\tilde d^2_{ij} - d^2_{ij}| \le γ (\lVert x_i\rVert^2 + \lVert x_j
+        \rVert^2)` for the GEMM-based squared distance of centered rows, which also covers the
+        rounding of the centering itself (at most a few units u per coordinate)."""
+        u = np.finfo(self.Xc.dtype).eps / 2
+        d = self.d
+        gamma_d = d * u / (1 - d * u)
+        return 2 * (gamma_d + u) + 16 * u
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def exact_sq(X, i, j):
+    """Exact squared distance of rows i and j of X, accumulated in float64."""
+    s = 0.0
+    for f in range(X.shape[1]):
+        diff = np.float64(X[i, f]) - np.float64(X[j, f])
+        s += diff * diff
+    return s

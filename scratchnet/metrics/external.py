@@ -1,0 +1,159 @@
+r"""External clustering metrics: compare predicted clusters with the true classes.
+
+All of them start from the contingency table :math:`N_{ab}` = number of samples of class a put
+in cluster b, with row sums :math:`a_\cdot` (class sizes), column sums :math:`b_\cdot` (cluster
+sizes) and total n.
+"""
+import numpy as np
+
+
+def _check_label_pair(y_true, y_pred, who):
+    """Both label vectors 1-D and of the same length (they may hold any hashable labels)."""
+    y_true = np.asarray(y_true)
+    y_pred = np.asarray(y_pred)
+    if y_true.ndim != 1:
+        raise ValueError(f"{who}: expected y_true of shape (n,), got {y_true.shape}")
+    if y_pred.shape != y_true.shape:
+        raise ValueError(f"{who}: expected y_pred of shape {y_true.shape} like y_true, got "
+                         f"{y_pred.shape}")
+    return y_true, y_pred
+
+
+def _encode(y):
+    """Labels -> (codes 0..m-1 in the order of the sorted unique labels, m)."""
+    uniques, codes = np.unique(y, return_inverse=True)
+    return codes.reshape(-1), uniques.size
+
+
+def contingency_matrix(y_true, y_pred):
+    r"""Contingency table :math:`N_{ab}`: samples of class a (rows, sorted labels) in cluster b
+    (columns, sorted labels).
+
+    Returns
+    -------
+    ndarray (n_classes, n_clusters) int64, summing to n (same as scikit-learn's, dense).
+
+    Examples
+    --------
+    >>> contingency_matrix([0, 0, 1, 1], [1, 1, 1, 0]).tolist()
+    [[0, 2], [1, 1]]
+    """
+    y_true, y_pred = _check_label_pair(y_true, y_pred, "contingency_matrix")
+    t, nt = _encode(y_true)
+    p, npr = _encode(y_pred)
+    return np.bincount(t * npr + p, minlength=nt * npr).reshape(nt, npr).astype(np.int64)
+
+
+def purity_score(y_true, y_pred):
+    r"""Purity: the fraction of samples that belong to their cluster's majority class.
+
+    .. math:: \text{purity} = \frac{1}{n} \sum_b \max_a N_{ab}
+
+    Rises to 1 as clusters get smaller (n singleton clusters are perfectly pure), so compare it
+    only between clusterings with the same number of clusters.
+
+    Examples
+    --------
+    >>> purity_score([0, 0, 1, 1], [1, 1, 1, 0])
+    0.75
+    """
+    N = contingency_matrix(y_true, y_pred)
+    if N.sum() == 0:
+        raise ValueError("purity_score: expected at least one sample, got 0")
+    return float(N.max(axis=0).sum() / N.sum())
+
+
+def _entropy(counts):
+    counts = counts[counts > 0].astype(np.float64)
+    total = counts.sum()
+    return float(-np.sum((counts / total) * (np.log(counts) - np.log(total))))
+
+
+def normalized_mutual_info_score(y_true, y_pred):
+    r"""Normalized mutual information, arithmetic-mean normalisation (scikit-learn's default).
+
+    .. math:: \text{NMI} = \frac{I(A; B)}{\tfrac12 (H(A) + H(B))}, \quad
+              I(A; B) = \sum_{ab} \frac{N_{ab}}{n} \log \frac{n N_{ab}}{a_\cdot b_\cdot}
+
+    Conventions as in ``sklearn.metrics.normalized_mutual_info_score``: 1.0 when both labelings
+    have a single group (or none), 0.0 when the mutual information is 0.
+
+    Examples
+    --------
+    >>> normalized_mutual_info_score([0, 0, 1, 1], [5, 5, 2, 2])
+    1.0
+    """
+    N = contingency_matrix(y_true, y_pred)
+    if N.shape[0] == N.shape[1] and N.shape[0] <= 1:
+        return 1.0
+    n = N.sum()
+    a = N.sum(axis=1).astype(np.float64)
+    b = N.sum(axis=0).astype(np.float64)
+    rows, cols = np.nonzero(N)
+    nab = N[rows, cols].astype(np.float64)
+    # the same grouping of logarithms as scikit-learn, so equal inputs round the same way
+    p_ab = nab / n
+    log_outer = -np.log(a[rows] * b[cols]) + np.log(a.sum()) + np.log(b.sum())
+    terms = p_ab * (np.log(nab) - np.log(n)) + p_ab * log_outer
+    terms[np.abs(terms) < np.finfo(np.float64).eps] = 0.0  # rounding noise, as scikit-learn
+    mi = max(float(terms.sum()), 0.0)
+    if mi == 0.0:
+        return 0.0
+    return float(mi / (0.5 * (_entropy(a) + _entropy(b))))
+
+
+def adjusted_rand_score(y_true, y_pred):
+    r"""Adjusted Rand index (Hubert & Arabie 1985): the Rand index corrected for chance.
+
+    .. math:: \text{ARI} = \frac{\sum_{ab} \binom{N_{ab}}{2} - E}{\tfrac12 \left[\sum_a
+              \binom{a_\cdot}{2} + \sum_b \binom{b_\cdot}{2}\right] - E}, \quad
+              E = \frac{\sum_a \binom{a_\cdot}{2} \sum_b \binom{b_\cdot}{2}}{\binom{n}{2}}
+
+    computed, as scikit-learn does, from the pair confusion matrix in exact integers; 1.0 when
+    the two labelings agree on every pair (including the degenerate single-cluster cases), about
+    0 for random labelings, possibly negative.
+
+    Examples
+    --------
+    >>> adjusted_rand_score([0, 0, 1, 1], [1, 1, 0, 0])
+    1.0
+    """
+    N = contingency_matrix(y_true, y_pred)
+    n = int(N.sum())
+    sum_sq = int((N.astype(object) ** 2).sum()) if N.size else 0
+    a = N.sum(axis=1)
+    b = N.sum(axis=0)
+    # pairs counted in ordered form, like sklearn.metrics.cluster.pair_confusion_matrix
+    tp = sum_sq - n
+    fp = int((N.astype(object) @ b.astype(object)).sum()) - sum_sq
+    fn = int((N.T.astype(object) @ a.astype(object)).sum()) - sum_sq
+    tn = n * n - fp - fn - sum_sq
+    if fn == 0 and fp == 0:
+        return 1.0
+    return float(2 * (tp * tn - fn * fp) / ((tp + fn) * (fn + tn) + (tp + fp) * (fp + tn)))
+
+
+def cluster_composition(y_true, y_pred):
+    r"""What each cluster is made of: its size and its true labels, most frequent first.
+
+    Returns
+    -------
+    list of ``(cluster, size, [(label, count), ...])``, one per cluster in sorted order; the
+    inner list holds only labels present, by decreasing count (ties by label).
+
+    Examples
+    --------
+    >>> cluster_composition([4, 4, 9, 4, 1], [6, 6, 6, 6, 0])
+    [(0, 1, [(1, 1)]), (6, 4, [(4, 3), (9, 1)])]
+    """
+    y_true, y_pred = _check_label_pair(y_true, y_pred, "cluster_composition")
+    classes = np.unique(y_true)
+    clusters = np.unique(y_pred)
+    N = contingency_matrix(y_true, y_pred)
+    out = []
+    for b, cluster in enumerate(clusters):
+        col = N[:, b]
+        order = np.lexsort((np.arange(col.size), -col))
+        counts = [(classes[a].item(), int(col[a])) for a in order if col[a] > 0]
+        out.append((cluster.item(), int(col.sum()), counts))
+    return out

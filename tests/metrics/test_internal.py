@@ -1,0 +1,108 @@
+"""Silhouette against scikit-learn and Dunn against an O(n^2) brute force."""
+import numpy as np
+import pytest
+from scipy.spatial.distance import cdist
+from sklearn.metrics import silhouette_samples as sk_samples
+from sklearn.metrics import silhouette_score as sk_score
+
+from scratchnet.metrics import dunn_index, silhouette_samples, silhouette_score
+from scratchnet.metrics import _pairwise
+
+
+def _data(seed, n=300, d=6, k=4, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(scale=3.0, size=(k, d))
+    y = rng.integers(k, size=n)
+    return (centers[y] + rng.normal(size=(n, d)) + 5.0).astype(dtype), y
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Blocks of 64 rows, so a few hundred samples exercise many off-diagonal blocks."""
+    monkeypatch.setattr(_pairwise, "BLOCK", 64)
+    monkeypatch.setattr(_pairwise.SortedByLabel.map_blocks, "__defaults__", (64, None))
+
+
+def _brute_dunn(X, y):
+    D = cdist(X.astype(np.float64), X.astype(np.float64))
+    same = y[:, None] == y[None, :]
+    return D[~same].min() / D[same].max()
+
+
+def test_silhouette_rousseeuw_toy_case():
+    X = np.array([[0.0], [1.0], [10.0], [12.0]])
+    # a = 1, 1, 2, 2; b = 11, 10, 9.5, 11.5
+    expected = [10 / 11, 9 / 10, 7.5 / 9.5, 9.5 / 11.5]
+    np.testing.assert_allclose(silhouette_samples(X, [0, 0, 1, 1]), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_silhouette_equals_sklearn(dtype, small_blocks):
+    X, y = _data(1, dtype=dtype)
+    X[0] = X[1] + 1e-3  # a close pair: the identity cancels here, the exact path must not
+    X[5] = X[7] = X[9]  # duplicates
+    np.testing.assert_allclose(silhouette_samples(X, y), sk_samples(X, y), rtol=0, atol=1e-6)
+
+
+def test_silhouette_singleton_and_identical_points_cluster(small_blocks):
+    X, y = _data(2, n=200)
+    y[17] = 10  # a singleton cluster
+    X[y == 2] = X[y == 2][0]  # a cluster of identical points
+    ours = silhouette_samples(X, y)
+    np.testing.assert_allclose(ours, sk_samples(X, y), rtol=0, atol=1e-6)
+    assert ours[17] == 0.0
+    np.testing.assert_allclose(ours[y == 2], 1.0, atol=1e-12)
+
+
+def test_silhouette_score_and_sampling():
+    X, y = _data(3, n=250)
+    assert silhouette_score(X, y) == pytest.approx(sk_score(X, y), abs=1e-9)
+    a = silhouette_score(X, y, sample_size=120, random_state=5)
+    b = silhouette_score(X, y, sample_size=120, random_state=np.random.default_rng(5))
+    assert a == b and a != silhouette_score(X, y)
+    idx = np.random.default_rng(5).permutation(250)[:120]
+    assert a == pytest.approx(sk_score(X[idx], y[idx]), abs=1e-9)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_dunn_equals_brute_force_and_is_scale_invariant(dtype, small_blocks):
+    for seed in range(3):
+        X, y = _data(10 + seed, n=257, dtype=dtype)
+        X[3] = X[4] + 1e-4  # a near pair (same or different cluster)
+        ref = _brute_dunn(X, y)
+        assert dunn_index(X, y) == pytest.approx(ref, rel=1e-12)
+        scaled = X * dtype(8.0)  # a power of two: scaling is exact in floating point
+        assert dunn_index(scaled, y) == pytest.approx(dunn_index(X, y), rel=1e-12)
+        other = X * dtype(3.3)  # rounded: compare with the brute force on the rounded data
+        assert dunn_index(other, y) == pytest.approx(_brute_dunn(other, y), rel=1e-12)
+
+
+def test_dunn_degenerate_diameter_is_inf():
+    X = np.array([[0.0, 0.0], [0.0, 0.0], [3.0, 4.0]])
+    assert dunn_index(X, [0, 0, 1]) == np.inf
+
+
+@pytest.mark.parametrize("f", [silhouette_samples, dunn_index])
+def test_bad_input(f):
+    X = np.random.default_rng(0).normal(size=(10, 3))
+    y = np.arange(10) % 3
+    with pytest.raises(ValueError, match=r"expected X of shape \(n_samples, n_features\), got \(10,\)"):
+        f(X[:, 0], y)
+    with pytest.raises(ValueError, match=r"got \(10, 3, 1\)"):
+        f(X[..., None], y)
+    with pytest.raises(ValueError, match=r"expected labels of shape \(10,\) to match X, got \(9,\)"):
+        f(X, y[:9])
+    with pytest.raises(ValueError, match="expected at least 2 distinct labels, got 1"):
+        f(X, np.zeros(10))
+    bad = X.copy()
+    bad[2, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        f(bad, y)
+    with pytest.raises(TypeError, match="numeric X"):
+        f(np.full((10, 2), "a"), y)
+
+
+def test_silhouette_too_many_labels():
+    X = np.random.default_rng(0).normal(size=(4, 2))
+    with pytest.raises(ValueError, match="expected 2 to n_samples - 1 = 3 distinct labels, got 4"):
+        silhouette_samples(X, [0, 1, 2, 3])

@@ -1,0 +1,135 @@
+"""linear_sum_assignment against scipy (by total cost: ties make the indices differ) and brute
+force; clustering_accuracy's defining properties."""
+import itertools
+
+import numpy as np
+import pytest
+from scipy.optimize import linear_sum_assignment as scipy_lsa
+
+from scratchnet.metrics import clustering_accuracy, linear_sum_assignment
+from scratchnet.metrics.matching import _solve
+
+
+def _check_valid(cost, rows, cols):
+    n = min(cost.shape)
+    assert rows.shape == cols.shape == (n,)
+    assert len(set(rows.tolist())) == n and len(set(cols.tolist())) == n
+    assert np.all(np.diff(rows) > 0)  # row_ind sorted, as scipy's
+
+
+def _brute_force(cost):
+    nr, nc = cost.shape
+    if nr <= nc:
+        return min(cost[np.arange(nr), list(p)].sum() for p in itertools.permutations(range(nc), nr))
+    return _brute_force(cost.T)
+
+
+def test_doc_example():
+    cost = np.array([[4, 1, 3], [2, 0, 5], [3, 2, 2]])
+    rows, cols = linear_sum_assignment(cost)
+    assert rows.tolist() == [0, 1, 2] and cols.tolist() == [1, 0, 2]
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (5, 5), (40, 40), (7, 30), (30, 7), (100, 100)])
+@pytest.mark.parametrize("maximize", [False, True])
+def test_random_equals_scipy(shape, maximize):
+    rng = np.random.default_rng(sum(shape) + maximize)
+    cost = rng.normal(size=shape) * 100
+    rows, cols = linear_sum_assignment(cost, maximize=maximize)
+    _check_valid(cost, rows, cols)
+    r2, c2 = scipy_lsa(cost, maximize=maximize)
+    assert cost[rows, cols].sum() == pytest.approx(cost[r2, c2].sum(), rel=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(20, 20), (15, 25), (25, 15), (60, 60)])
+def test_integer_ties_equal_scipy(shape):
+    rng = np.random.default_rng(shape[0] * shape[1])
+    for _ in range(5):
+        cost = rng.integers(0, 4, size=shape)  # many ties
+        rows, cols = linear_sum_assignment(cost)
+        _check_valid(cost, rows, cols)
+        r2, c2 = scipy_lsa(cost)
+        assert cost[rows, cols].sum() == cost[r2, c2].sum()
+
+
+def test_brute_force_small():
+    rng = np.random.default_rng(11)
+    for trial in range(60):
+        nr, nc = rng.integers(1, 7, size=2)
+        cost = rng.integers(-5, 20, size=(nr, nc)).astype(float)
+        if trial % 3 == 0:
+            cost = rng.uniform(size=(nr, nc))
+        rows, cols = linear_sum_assignment(cost)
+        _check_valid(cost, rows, cols)
+        assert cost[rows, cols].sum() == pytest.approx(_brute_force(cost), abs=1e-12)
+
+
+def test_compiled_kernel_equals_plain_python():
+    rng = np.random.default_rng(12)
+    cost = rng.integers(0, 10, size=(8, 11)).astype(np.float64)
+    a = np.empty(8, np.int64)
+    b = np.empty(8, np.int64)
+    assert _solve(cost, a) and _solve.py_func(cost, b)
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("shape", [(0, 0), (0, 3), (3, 0)])
+def test_empty(shape):
+    rows, cols = linear_sum_assignment(np.zeros(shape))
+    r2, c2 = scipy_lsa(np.zeros(shape))
+    assert rows.shape == cols.shape == r2.shape == (0,)
+
+
+def test_forbidden_entries():
+    cost = np.array([[np.inf, 1.0, 2.0], [3.0, np.inf, 1.0], [1.0, 1.0, np.inf]])
+    rows, cols = linear_sum_assignment(cost)
+    assert np.isfinite(cost[rows, cols]).all()
+    r2, c2 = scipy_lsa(cost)
+    assert cost[rows, cols].sum() == cost[r2, c2].sum()
+
+
+@pytest.mark.parametrize("cost, maximize, match", [
+    (np.array([[np.inf, np.inf], [1.0, 2.0]]), False, "infeasible"),
+    (np.array([[np.inf, 1.0, np.inf], [np.inf, 2.0, np.inf]]), False, "infeasible"),
+    (np.array([[1.0, np.nan], [0.0, 1.0]]), False, "NaN"),
+    (np.array([[1.0, -np.inf], [0.0, 1.0]]), False, r"NaN or -inf"),
+    (np.array([[1.0, np.inf], [0.0, 1.0]]), True, r"NaN or \+inf"),
+    (np.array([["a", "b"], ["c", "d"]]), False, "numeric cost matrix, got dtype <U1"),
+    (np.zeros(3), False, r"2-D cost matrix, got shape \(3,\)"),
+])
+def test_bad_cost(cost, maximize, match):
+    with pytest.raises(ValueError, match=match):
+        linear_sum_assignment(cost, maximize=maximize)
+
+
+def test_accuracy_is_one_for_any_relabelling():
+    rng = np.random.default_rng(13)
+    y = rng.integers(0, 7, size=300)
+    perm = rng.permutation(7) + 100
+    assert clustering_accuracy(y, perm[y]) == 1.0
+    assert clustering_accuracy(y.astype(str), perm[y]) == 1.0
+
+
+def test_accuracy_with_unequal_numbers_of_clusters_and_classes():
+    y_true = np.array([0, 0, 0, 1, 1, 1, 2, 2])
+    # 4 clusters for 3 classes: class 0 split in two; the best map matches 3 clusters
+    y_pred = np.array([5, 5, 6, 7, 7, 7, 8, 8])
+    assert clustering_accuracy(y_true, y_pred) == pytest.approx(7 / 8)
+    # 2 clusters for 3 classes
+    assert clustering_accuracy(y_true, [0, 0, 0, 1, 1, 1, 1, 1]) == pytest.approx(6 / 8)
+
+
+def test_accuracy_against_brute_force_over_maps():
+    rng = np.random.default_rng(14)
+    for _ in range(20):
+        y_true = rng.integers(0, 4, size=40)
+        y_pred = rng.integers(0, 5, size=40)
+        best = max(np.mean([m.get(p, -1) == t for t, p in zip(y_true, y_pred)])
+                   for perm in itertools.permutations(range(5), 4)
+                   for m in [dict(zip(perm, range(4)))])
+        assert clustering_accuracy(y_true, y_pred) == pytest.approx(best)
+
+
+def test_accuracy_bad_labels():
+    with pytest.raises(ValueError, match=r"expected y_pred of shape \(3,\) like y_true, got \(2,\)"):
+        clustering_accuracy([0, 1, 2], [0, 1])
