@@ -262,10 +262,11 @@ class Sequential:
                     bar.update()
                     bar.set_postfix(loss=f"{total / min(n, (b + 1) * batch_size):.4g}",
                                     refresh=False)
-            logs = {"loss": total / n}
-            if validation_data is not None:
-                logs["val_loss"] = self.evaluate(*validation_data, loss=loss,
-                                                 batch_size=max(batch_size, 256))
+                logs = {"loss": total / n}
+                if validation_data is not None:
+                    logs["val_loss"] = self.evaluate(*validation_data, loss=loss,
+                                                     batch_size=max(batch_size, 256))
+                bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items()})
             history.append(epoch, logs)
             for cb in callbacks:
                 if hasattr(cb, "on_epoch_end"):
