@@ -21,6 +21,7 @@ import math
 import numpy as np
 from tqdm.auto import tqdm
 
+from ._parallel import ParallelStep
 from .base import Layer, Parameter
 from .checkpoint import (Callback, History, ModelCheckpoint, load_checkpoint, load_model,
                          save_model)
@@ -54,6 +55,15 @@ def _check_pair(where, X, Y, names=("X", "Y")):
     if len(X) != len(Y):
         raise ValueError(f"{where}: {names[0]} and {names[1]} must have the same number of "
                          f"samples, got {len(X)} and {len(Y)}")
+
+
+def _as_loss(where, loss):
+    """A loss object from itself or from a Keras-style name ("mse", "binary_crossentropy")."""
+    if isinstance(loss, str):
+        if loss not in _LOSSES:
+            raise ValueError(f"{where}: unknown loss {loss!r}; expected one of {sorted(_LOSSES)}")
+        return _LOSSES[loss]()
+    return loss
 
 
 def _as_seed(random_state):
@@ -110,7 +120,8 @@ class Sequential:
         """``[("<layer index>.<attribute>", Parameter), ...]``, e.g. ``("0.W", ...)``."""
         out = []
         for i, layer in enumerate(self.layers):
-            attr_of = {id(v): k for k, v in vars(layer).items() if isinstance(v, Parameter)}
+            attrs = getattr(layer, "__dict__", {}).items()
+            attr_of = {id(v): k for k, v in attrs if isinstance(v, Parameter)}
             out += [(f"{i}.{attr_of.get(id(p), f'param{j}')}", p)
                     for j, p in enumerate(layer.parameters())]
         return out
@@ -130,6 +141,12 @@ class Sequential:
         """The parameters' dtype (float32 unless cast), used to cast input batches."""
         params = self.parameters()
         return params[0].value.dtype if params else None
+
+    def _cast(self, batch):
+        """A batch in the model's dtype (no copy when it already is; kept as is without
+        parameters)."""
+        dtype = self.dtype
+        return batch if dtype is None else batch.astype(dtype, copy=False)
 
     def __getitem__(self, index):
         if isinstance(index, slice):
@@ -157,10 +174,9 @@ class Sequential:
         ``X`` is cast batch by batch to the model's dtype.
         """
         _check_data("predict", "X", X)
-        out, dtype = None, self.dtype
+        out = None
         for start in range(0, len(X), batch_size):
-            xb = X[start:start + batch_size]
-            yb = self.forward(xb if dtype is None else xb.astype(dtype, copy=False))
+            yb = self.forward(self._cast(X[start:start + batch_size]))
             if out is None:
                 out = np.empty((len(X),) + yb.shape[1:], dtype=yb.dtype)
             out[start:start + len(yb)] = yb
@@ -234,10 +250,7 @@ class Sequential:
         _check_pair("fit", X, Y)
         if validation_data is not None:
             _check_pair("fit", *validation_data, names=("validation X", "validation Y"))
-        if isinstance(loss, str):
-            if loss not in _LOSSES:
-                raise ValueError(f"fit: unknown loss {loss!r}; expected one of {sorted(_LOSSES)}")
-            loss = _LOSSES[loss]()
+        loss = _as_loss("fit", loss)
         if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"fit: batch_size must be a positive int, got {batch_size!r}")
         seed = _as_seed(random_state)
@@ -246,7 +259,7 @@ class Sequential:
             if isinstance(cb, Callback):
                 cb.model, cb.optimizer, cb.history, cb.seed = self, optimizer, history, seed
 
-        n, dtype = len(X), self.dtype
+        n = len(X)
         n_batches = math.ceil(n / batch_size)
         for epoch in range(initial_epoch, epochs):
             order = np.random.default_rng([seed, epoch]).permutation(n) if shuffle else None
@@ -257,7 +270,7 @@ class Sequential:
                     idx = slice(b * batch_size, (b + 1) * batch_size)
                     if order is not None:
                         idx = order[idx]
-                    xb, yb = X[idx].astype(dtype, copy=False), Y[idx].astype(dtype, copy=False)
+                    xb, yb = self._cast(X[idx]), self._cast(Y[idx])
                     total += self._train_batch(xb, yb, loss, optimizer) * len(xb)
                     bar.update()
                     bar.set_postfix(loss=f"{total / min(n, (b + 1) * batch_size):.4g}",
@@ -277,22 +290,23 @@ class Sequential:
         return history
 
     def _train_batch(self, xb, yb, loss, optimizer):
-        """One step on one batch: zero_grad, forward, loss, backward, optimizer step."""
-        self.zero_grad()
-        value = loss(self.forward(xb), yb)
-        self.backward(loss.backward())
-        optimizer.step()
-        return value
+        """One step on one batch: zero_grad, forward, loss, backward, optimizer step.
+
+        Runs on every core by splitting the batch across threads and summing the gradients
+        (:class:`scratchnet.nn._parallel.ParallelStep`); on one core it is the plain serial step.
+        """
+        if getattr(self, "_parallel_step", None) is None:
+            self._parallel_step = ParallelStep(self)
+        return self._parallel_step.step(xb, yb, loss, optimizer)
 
     def evaluate(self, X, Y, *, loss, batch_size=256):
         """Mean loss over ``(X, Y)`` in batches (weighted by batch size), without training."""
         _check_pair("evaluate", X, Y)
-        if isinstance(loss, str):
-            loss = _LOSSES[loss]()
-        dtype, total = self.dtype, 0.0
+        loss = _as_loss("evaluate", loss)
+        total = 0.0
         for start in range(0, len(X), batch_size):
-            xb = X[start:start + batch_size].astype(dtype, copy=False)
-            yb = Y[start:start + batch_size].astype(dtype, copy=False)
+            stop = start + batch_size
+            xb, yb = self._cast(X[start:stop]), self._cast(Y[start:stop])
             total += loss(self.forward(xb), yb) * len(xb)
         return total / len(X)
 
