@@ -16,6 +16,7 @@ import secrets
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from .decomposition import PCA
 
@@ -248,7 +249,7 @@ def scatter_codes(codes, labels=None, centers=None, path=None, title="Codes"):
         centers = pca.transform(centers) if centers is not None else None
         axis_names = [f"PC{i + 1} ({100 * r:.1f}% var.)"
                       for i, r in enumerate(pca.explained_variance_ratio_)]
-        title = f"{title} (PCA of {d}-d codes)"
+        title = title if "PCA" in title else f"{title} (PCA of {d}-d codes)"
     dims = codes.shape[1]
     fig = Figure(figsize=(7, 6), layout="constrained")
     ax = fig.add_subplot(projection="3d" if dims == 3 else None)
@@ -407,5 +408,7 @@ def loss_curves(history, path=None, title="Training"):
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
     ax.legend()
-    ax.xaxis.get_major_locator().set_params(integer=True)  # epochs are whole numbers
+    # Epochs are whole numbers; the margin keeps a 1-epoch run from getting ticks like 0.98.
+    ax.set_xlim(0.5, max(v.size for v in series.values()) + 0.5)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     return _save(fig, path)

@@ -224,7 +224,13 @@ def test_loss_curves_dict_and_history_object(tmp_path):
         pass
     h = History()
     h.history = {"loss": [1.0, 0.5], "val_loss": []}   # no validation data: empty series
-    assert [ln.get_label() for ln in plot.loss_curves(h).axes[0].get_lines()] == ["loss"]
+    ax = plot.loss_curves(h).axes[0]
+    assert [ln.get_label() for ln in ax.get_lines()] == ["loss"]
+    ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+    assert ticks and all(float(t).is_integer() for t in ticks)     # epochs, not 1.02
+
+    one_epoch = plot.loss_curves({"loss": [0.69]}).axes[0]
+    assert [t for t in one_epoch.get_xticks() if 0.5 <= t <= 1.5] == [1.0]
 
 
 # --------------------------------------------------------------------------- contract
