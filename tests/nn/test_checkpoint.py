@@ -207,3 +207,19 @@ def test_saved_file_is_readable_without_pickle_and_names_its_content(tmp_path):
                                                               "out_features": 6,
                                                               "dtype": "float32"}}
     assert oct(os.stat(path).st_mode & 0o777) == "0o644"
+
+
+def test_optimizer_on_part_of_the_model_round_trips(tmp_path):
+    model = _model()
+    opt = Adam(model[2:].parameters(), lr=1e-2)  # e.g. fine-tuning the decoder only
+    X = _data()
+    model.fit(X, X, loss="mse", optimizer=opt, batch_size=10, random_state=0, verbose=False)
+    path = tmp_path / "ae.npz"
+    model.save(path, optimizer=opt)
+    loaded, opt2, _ = load_checkpoint(path)
+    assert len(opt2.params) == 4 and all(
+        p is q for p, q in zip(opt2.params, loaded[2:].parameters()))
+    for a, b in zip(opt2.v, opt.v):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match=r"the optimizer's params \[0, 1\] are not parameters"):
+        _model().save(tmp_path / "other.npz", optimizer=Adam(_model().parameters()[:2]))
