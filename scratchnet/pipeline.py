@@ -188,3 +188,59 @@ def example_parser(description, datasets=("mnist", "fashion-mnist", "cifar10"),
                    help="smoke test: a few hundred images, one epoch")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
+
+
+# ---- helpers shared by the MNIST examples and the command line ----------------------------
+
+DIGIT_NAMES = ("zeros", "ones", "twos", "threes", "fours", "fives", "sixes", "sevens",
+               "eights", "nines")
+
+
+def class_names(dataset):
+    """Names of the classes of ``dataset``, indexed by label (plural digit names for MNIST)."""
+    names = {"mnist": DIGIT_NAMES, "fashion-mnist": datasets.FASHION_MNIST_CLASSES,
+             "cifar10": datasets.CIFAR10_CLASSES}
+    if dataset not in names:
+        raise ValueError(f"class_names: dataset must be one of {sorted(names)}, got {dataset!r}")
+    return list(names[dataset])
+
+
+def format_composition(y_true, labels, names=None, top=4):
+    """One line per cluster saying which true labels fall in it, most frequent first.
+
+    ``cluster 6 (n = 40): 22 fours, 14 nines, 4 sevens`` — from
+    :func:`scratchnet.metrics.cluster_composition`; at most ``top`` labels per line, the rest
+    summed as ``k others``. ``names[label]`` replaces the label number when given.
+
+    >>> print(format_composition([4, 4, 9, 4, 1], [6, 6, 6, 6, 0], DIGIT_NAMES))
+    cluster 0 (n = 1): 1 ones
+    cluster 6 (n = 4): 3 fours, 1 nines
+    """
+    from .metrics import cluster_composition
+    lines = []
+    for cluster, size, counts in cluster_composition(y_true, labels):
+        parts = [f"{c} {names[lab] if names is not None else f'label {lab}'}"
+                 for lab, c in counts[:top]]
+        rest = sum(c for _, c in counts[top:])
+        if rest:
+            parts.append(f"{rest} others")
+        lines.append(f"cluster {cluster} (n = {size}): " + ", ".join(parts))
+    return "\n".join(lines)
+
+
+def split_validation(X, random_state=0, fraction=0.1):
+    """A random ``fraction`` of ``X`` held out for validation: ``(X_train, X_val)``.
+
+    At least one image goes to each side (so ``len(X) >= 2`` is needed).
+    """
+    if len(X) < 2:
+        raise ValueError(f"split_validation: expected at least 2 images, got {len(X)}")
+    order = np.random.default_rng(random_state).permutation(len(X))
+    n_val = min(len(X) - 1, max(1, int(len(X) * fraction)))
+    return X[np.sort(order[n_val:])], X[np.sort(order[:n_val])]
+
+
+def results_table(runs, columns, title=None):
+    """The table of one run (``runs[0]``), or of mean ± std over several seeds."""
+    results = aggregate(runs) if len(runs) > 1 else runs[0]
+    return format_table([dict(stage=k, **v) for k, v in results.items()], columns, title=title)
