@@ -87,9 +87,13 @@ def _phase_split(x, s, pt, pl, Hq, Wq, P):  # x: IN (N, C, H, W)   P: OUT (C*s*s
                             seg[:] = 0
                             continue
                         xrow = x[n, c, iy]
-                        seg[:] = 0
-                        for b in range(b_lo, b_hi):
-                            seg[b] = xrow[s * b + rx - pl]
+                        seg[:b_lo] = 0
+                        seg[b_hi:] = 0
+                        if s == 1:
+                            seg[b_lo:b_hi] = xrow[b_lo - pl:b_hi - pl]
+                        else:
+                            for b in range(b_lo, b_hi):
+                                seg[b] = xrow[s * b + rx - pl]
 
 
 @njit(cache=True, nogil=True)
@@ -134,16 +138,19 @@ def _unphase(dP, s, pt, pl, Hq, Wq, dx):  # dP: IN (C*s*s, N*S)   dx: OUT (N, C,
             for ry in range(s):
                 for rx in range(s):
                     row = dP[(c * s + ry) * s + rx]
+                    b_lo = max(0, -((rx - pl) // s))           # first b with 0 <= s·b + rx - pl
+                    b_hi = min(Wq, (W - 1 - rx + pl) // s + 1)  # last b with s·b + rx - pl < W
                     for a in range(Hq):
                         iy = s * a + ry - pt
                         if iy < 0 or iy >= H:
                             continue
                         seg = row[n * S + a * Wq:n * S + (a + 1) * Wq]
                         dxrow = dx[n, c, iy]
-                        for b in range(Wq):
-                            ix = s * b + rx - pl
-                            if 0 <= ix < W:
-                                dxrow[ix] = seg[b]
+                        if s == 1:
+                            dxrow[b_lo - pl:b_hi - pl] = seg[b_lo:b_hi]
+                        else:
+                            for b in range(b_lo, b_hi):
+                                dxrow[s * b + rx - pl] = seg[b]
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -39,23 +39,28 @@ def maxpool_backward_reference(g, winners, x_shape):
 
 @njit(cache=True, nogil=True)
 def maxpool_kernel(x, p, pt, pl, y, winners):  # x: IN   y, winners: OUT (N, C, Ho, Wo)
-    """Numba twin of :func:`maxpool_reference` (strict ``>``: first maximum wins)."""
+    """Numba twin of :func:`maxpool_reference` (strict ``>``: first maximum wins).
+
+    Each window is clipped to the image first, so the -inf padding never enters the loop.
+    """
     N, C, H, W = x.shape
     Ho, Wo = y.shape[2], y.shape[3]
     for n in range(N):
         for c in range(C):
+            xp = x[n, c]
             for oy in range(Ho):
+                iy0 = max(p * oy - pt, 0)
+                iy1 = min(p * oy - pt + p, H)
                 for ox in range(Wo):
-                    best = -np.inf
-                    arg = -1
-                    for ky in range(p):
-                        iy = p * oy + ky - pt
-                        if iy < 0 or iy >= H:
-                            continue
-                        for kx in range(p):
-                            ix = p * ox + kx - pl
-                            if 0 <= ix < W and (arg < 0 or x[n, c, iy, ix] > best):
-                                best = x[n, c, iy, ix]
+                    ix0 = max(p * ox - pl, 0)
+                    ix1 = min(p * ox - pl + p, W)
+                    best = xp[iy0, ix0]
+                    arg = iy0 * W + ix0
+                    for iy in range(iy0, iy1):
+                        for ix in range(ix0, ix1):
+                            v = xp[iy, ix]
+                            if v > best:
+                                best = v
                                 arg = iy * W + ix
                     y[n, c, oy, ox] = best
                     winners[n, c, oy, ox] = arg
