@@ -244,3 +244,11 @@ def results_table(runs, columns, title=None):
     """The table of one run (``runs[0]``), or of mean ± std over several seeds."""
     results = aggregate(runs) if len(runs) > 1 else runs[0]
     return format_table([dict(stage=k, **v) for k, v in results.items()], columns, title=title)
+
+
+def external_scores(y_true, labels):
+    """ACC, NMI, ARI and purity of ``labels`` against ``y_true`` (no features needed)."""
+    return {"acc": float(clustering_accuracy(y_true, labels)),
+            "nmi": float(normalized_mutual_info_score(y_true, labels)),
+            "ari": float(adjusted_rand_score(y_true, labels)),
+            "purity": float(purity_score(y_true, labels))}

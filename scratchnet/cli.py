@@ -1,0 +1,400 @@
+r"""The ``scratchnet`` command line: train an autoencoder, cluster its codes, score a labelling.
+
+.. code-block:: text
+
+    scratchnet train --dataset fashion-mnist --model mnist-conv --epochs 20 --out runs/fm
+    scratchnet train --out runs/fm --epochs 30 --resume        # continue from the checkpoint
+    scratchnet cluster runs/fm --k 10 --out runs/fm/clusters   # labels.csv, figures, metrics
+    scratchnet evaluate runs/fm/clusters/labels.csv --features runs/fm/clusters/codes.npy
+    scratchnet cluster-images ~/Pictures/holiday --k 5 --out holiday-clusters
+
+Every subcommand takes ``--seed`` (the same seed gives the same numbers, bit for bit),
+writes its results and a ``metrics.json`` to ``--out``, and shows progress bars unless
+``--quiet``. Bad input (a missing folder, no images, more clusters than images, a model that
+does not fit the data) ends with ``scratchnet <command>: error: ...`` and exit status 2.
+
+Checkpoints: ``train`` saves ``model.npz`` (weights, optimizer state, loss history) after every
+epoch with an atomic write, so an interrupted run loses at most the epoch in progress.
+``--resume`` reloads it and runs the remaining epochs; because epoch ``e`` shuffles with
+``default_rng([seed, e])`` and the optimizer state is restored, the result equals an
+uninterrupted run.
+"""
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from . import datasets, models, plot
+from .metrics import cluster_composition
+from .pipeline import (LOADERS, class_names, external_scores, kmeans_step, load_images,
+                       score_clustering, split_validation, timer, write_json)
+
+__all__ = ["main", "build_parser", "MODELS"]
+
+# name -> (builder(in_channels, D, seed), per-sample input it needs; None = any size)
+MODELS = {
+    "mnist-conv": (lambda c, d, s: models.mnist_conv_autoencoder(in_channels=c, random_state=s),
+                   (None, 28, 28)),
+    "cifar-conv": (lambda c, d, s: models.cifar_autoencoder(random_state=s), (3, 32, 32)),
+    "pool": (lambda c, d, s: models.pool_autoencoder(in_channels=c, random_state=s),
+             (None, 32, 32)),
+    "dense": (lambda c, d, s: models.dense_autoencoder(dims=(d, 500, 500, 2000, 10),
+                                                       random_state=s), None),
+    "dense-3d": (lambda c, d, s: models.dense_autoencoder(dims=(d, d, 64, 32, 3),
+                                                          activation="sigmoid", random_state=s),
+                 None),
+}
+DEFAULT_MODEL = {"mnist": "mnist-conv", "fashion-mnist": "mnist-conv", "cifar10": "cifar-conv"}
+CHECKPOINT, CONFIG = "model.npz", "train.json"
+
+
+class CLIError(Exception):
+    """A problem with the user's input, reported as one line without a traceback."""
+
+
+# ---- shared steps -------------------------------------------------------------------------
+
+def _build_model(name, image_shape, seed):
+    """Build model ``name`` for images of ``image_shape`` (C, H, W), checking they fit it."""
+    builder, needs = MODELS[name]
+    if needs is not None and any(n is not None and n != s for n, s in zip(needs, image_shape)):
+        want = "(" + ", ".join("C" if n is None else str(n) for n in needs) + ")"
+        raise CLIError(f"model {name!r} expects images {want}, got {tuple(image_shape)}; "
+                       f"choose another --model")
+    return builder(image_shape[0], int(np.prod(image_shape)), seed)
+
+
+def _as_input(ae, X):
+    """Images (N, C, H, W) as the model takes them: flat rows for a dense autoencoder."""
+    return datasets.flatten(X) if len(ae.input_shape) == 1 else X
+
+
+def _as_images(ae, out, image_shape):
+    """Decoder output as images in [0, 1] (a dense decoder is linear and flat)."""
+    return np.clip(out, 0, 1).reshape((-1,) + tuple(image_shape))
+
+
+def _load_data(args):
+    X, y = load_images(args.dataset, args.split, args.data_dir, limit=args.limit,
+                       random_state=args.seed)
+    print(f"{args.dataset} {args.split}: {len(X)} images {X.shape[1:]}")
+    return X, y
+
+
+def _add_data_flags(p, dataset_required=True):
+    p.add_argument("--dataset", choices=sorted(LOADERS), required=dataset_required,
+                   default=None)
+    p.add_argument("--split", choices=("train", "test", "all"), default=None,
+                   help="default: train")
+    p.add_argument("--data-dir", default=None, help="folder holding the dataset")
+    p.add_argument("--limit", type=int, default=None, help="use a random subset of N images")
+
+
+def _add_common(p):
+    p.add_argument("--seed", type=int, default=0, help="same seed, same result")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+# ---- train --------------------------------------------------------------------------------
+
+def _add_train(sub):
+    p = sub.add_parser("train", help="train an autoencoder on a dataset, checkpointing each epoch")
+    _add_data_flags(p, dataset_required=False)
+    p.add_argument("--model", choices=sorted(MODELS), default=None,
+                   help="default: mnist-conv for (fashion-)mnist, cifar-conv for cifar10")
+    p.add_argument("--epochs", type=int, default=20, help="total number of epochs")
+    p.add_argument("--out", required=True, help="folder for model.npz, train.json, figures")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --out from its last complete epoch")
+    _add_common(p)
+    p.set_defaults(func=_cmd_train)
+
+
+def _cmd_train(args):
+    out = Path(args.out)
+    ckpt, config_path = out / CHECKPOINT, out / CONFIG
+    if args.epochs < 1:
+        raise CLIError(f"--epochs must be at least 1, got {args.epochs}")
+    if args.resume:
+        if not (ckpt.is_file() and config_path.is_file()):
+            raise CLIError(f"--resume: no checkpoint in {out} (expected {ckpt} and "
+                           f"{config_path}); start without --resume")
+        config = json.loads(config_path.read_text())
+        ignored = [k for k in ("dataset", "model", "split", "limit", "data_dir")
+                   if getattr(args, k) is not None and getattr(args, k) != config[k]]
+        if ignored:
+            print(f"--resume: keeping the run's {', '.join(ignored)} from {config_path}")
+    else:
+        if ckpt.exists():
+            raise CLIError(f"{ckpt} exists; continue it with --resume or choose another --out")
+        if args.dataset is None:
+            raise CLIError("--dataset is required (unless --resume)")
+        config = {"dataset": args.dataset, "model": args.model or DEFAULT_MODEL[args.dataset],
+                  "split": args.split or "train", "limit": args.limit,
+                  "data_dir": args.data_dir, "seed": args.seed}
+    for key in ("dataset", "split", "limit", "data_dir", "seed"):
+        setattr(args, key, config[key])
+
+    X, _ = _load_data(args)
+    if args.resume:
+        ae = models.Autoencoder.load(ckpt)
+        start = len(ae.history_["loss"])
+        print(f"resuming {config['model']} at epoch {start + 1} of {args.epochs}")
+    else:
+        ae = _build_model(config["model"], X.shape[1:], args.seed)
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(config_path, config)
+        start = 0
+    if start >= args.epochs:
+        print(f"{ckpt} already has {start} epochs (--epochs {args.epochs}); nothing to do")
+        return 0
+    train, val = split_validation(_as_input(ae, X), args.seed)
+    with timer() as t:
+        # One fit call per epoch, each followed by a checkpoint. Epoch e shuffles with
+        # default_rng([seed, e]) and the optimizer carries its state from call to call, so
+        # this is the same computation as one fit over all epochs.
+        for epoch in range(start, args.epochs):
+            ae.fit(train, epochs=epoch + 1, initial_epoch=epoch, validation_data=val,
+                   random_state=args.seed, verbose=not args.quiet)
+            ae.save(ckpt)
+    print(f"trained epochs {start + 1}-{args.epochs} in {t.seconds:.1f} s; "
+          f"loss {ae.history_['loss'][-1]:.4f}, val_loss {ae.history_['val_loss'][-1]:.4f}")
+    sample = X[:10]
+    plot.loss_curves(ae.history_, path=out / "loss_curves.png", title=config["model"])
+    plot.reconstructions(sample, _as_images(ae, ae.reconstruct(_as_input(ae, sample)),
+                                            X.shape[1:]), path=out / "reconstructions.png")
+    write_json(out / "metrics.json", {"config": config, "epochs": args.epochs,
+                                      "history": ae.history_, "seconds_this_run": t.seconds})
+    return 0
+
+
+# ---- cluster ------------------------------------------------------------------------------
+
+def _add_cluster(sub):
+    p = sub.add_parser("cluster", help="encode a dataset with a trained model and run K-means")
+    p.add_argument("model", help="model.npz, or the folder `scratchnet train` wrote")
+    _add_data_flags(p, dataset_required=False)
+    p.add_argument("--k", type=int, default=10, help="number of clusters")
+    p.add_argument("--n-init", type=int, default=10, help="K-means restarts")
+    p.add_argument("--format", choices=("csv", "npy"), default="csv",
+                   help="labels.csv (index,cluster,label) or labels.npy (+ true_labels.npy)")
+    p.add_argument("--silhouette-sample", type=int, default=10000)
+    p.add_argument("--out", required=True)
+    _add_common(p)
+    p.set_defaults(func=_cmd_cluster)
+
+
+def _cmd_cluster(args):
+    path = Path(args.model)
+    path = path / CHECKPOINT if path.is_dir() else path
+    if not path.is_file():
+        raise CLIError(f"no model at {path} (expected a file written by `scratchnet train`)")
+    config_path = path.parent / CONFIG
+    config = json.loads(config_path.read_text()) if config_path.is_file() else {}
+    args.dataset = args.dataset or config.get("dataset")
+    if args.dataset is None:
+        raise CLIError(f"--dataset is required ({config_path} not found)")
+    args.split = args.split or "train"
+    args.data_dir = args.data_dir or config.get("data_dir")
+    ae = models.Autoencoder.load(path)
+    X, y = _load_data(args)
+    if not 1 <= args.k <= len(X):
+        raise CLIError(f"--k must be between 1 and the {len(X)} images, got {args.k}")
+    Xin = _as_input(ae, X)
+    if Xin.shape[1:] != ae.input_shape:
+        raise CLIError(f"the model takes inputs {ae.input_shape}, {args.dataset} gives "
+                       f"{Xin.shape[1:]}")
+    codes = ae.features(Xin)
+    km, scores = kmeans_step(codes, y, args.k, args.n_init, args.seed, args.silhouette_sample)
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.format == "csv":
+        _write_csv(out / "labels.csv", ("index", "cluster", "label"),
+                   zip(range(len(y)), km.labels_.tolist(), y.tolist()))
+    else:
+        np.save(out / "labels.npy", km.labels_)
+        np.save(out / "true_labels.npy", y)
+    np.save(out / "codes.npy", codes)
+    names = class_names(args.dataset)
+    plot.cluster_contact_sheet(X, km.labels_, path=out / "clusters_contact_sheet.png")
+    plot.confusion_matrix(y, km.labels_, path=out / "confusion_matrix.png", class_names=names)
+    plot.decoded_centroids(_as_images(ae, ae.decode(km.cluster_centers_), X.shape[1:]),
+                           path=out / "decoded_centroids.png")
+    n = min(len(X), 3000)
+    plot.scatter_codes(codes[:n], km.labels_[:n], centers=km.cluster_centers_,
+                       path=out / "codes_scatter.png", title="codes by cluster")
+    composition = [{"cluster": c, "size": s, "labels": [[names[a], m] for a, m in counts]}
+                   for c, s, counts in cluster_composition(y, km.labels_)]
+    _print_scores(scores)
+    write_json(out / "metrics.json", {"model": str(path), "dataset": args.dataset,
+                                      "split": args.split, "n": len(X), "k": args.k,
+                                      "seed": args.seed, "scores": scores,
+                                      "composition": composition})
+    return 0
+
+
+# ---- evaluate -----------------------------------------------------------------------------
+
+def _add_evaluate(sub):
+    p = sub.add_parser("evaluate", help="score a labelling against true labels and/or features")
+    p.add_argument("labels", help="cluster labels: .npy, or .csv with a 'cluster' column")
+    p.add_argument("--truth", help="true labels: .npy, or .csv with a 'label' column "
+                                   "(default: the 'label' column of a labels .csv)")
+    p.add_argument("--features", help=".npy of the features that were clustered (N, ...)")
+    p.add_argument("--silhouette-sample", type=int, default=None)
+    p.add_argument("--out", default=None, help="also write the scores to this .json file")
+    p.add_argument("--seed", type=int, default=0, help="seeds the silhouette sample")
+    p.set_defaults(func=_cmd_evaluate)
+
+
+def _cmd_evaluate(args):
+    labels = _read_column(args.labels, "cluster")
+    truth = _read_column(args.truth, "label") if args.truth else None
+    if truth is None and args.labels.endswith(".csv"):
+        truth = _read_column(args.labels, "label", required=False)
+    features = None
+    if args.features:
+        features = np.load(_existing(args.features), allow_pickle=False)
+        features = features.reshape(len(features), -1)
+    if truth is None and features is None:
+        raise CLIError("nothing to score against: give --truth and/or --features")
+    for name, arr in (("--truth", truth), ("--features", features)):
+        if arr is not None and len(arr) != len(labels):
+            raise CLIError(f"{name} has {len(arr)} rows, the labels {len(labels)}")
+    scores = {}
+    if features is not None:
+        scores.update(score_clustering(features, labels, None, args.silhouette_sample,
+                                       args.seed))
+    if truth is not None:
+        scores.update(external_scores(truth, labels))
+    _print_scores(scores)
+    if args.out:
+        write_json(args.out, {"labels": args.labels, "n": len(labels), "scores": scores})
+    return 0
+
+
+# ---- cluster-images -----------------------------------------------------------------------
+
+def _add_cluster_images(sub):
+    p = sub.add_parser("cluster-images",
+                       help="cluster a folder of your own images with a small autoencoder")
+    p.add_argument("folder", help="folder of .png/.jpg images (sub-folders are not read)")
+    p.add_argument("--k", type=int, default=10, help="number of clusters")
+    p.add_argument("--out", required=True)
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--grayscale", action="store_true", help="read the images as grey")
+    p.add_argument("--n-init", type=int, default=10, help="K-means restarts")
+    p.add_argument("--per-sheet", type=int, default=64, help="images per cluster sheet")
+    _add_common(p)
+    p.set_defaults(func=_cmd_cluster_images)
+
+
+def _cmd_cluster_images(args):
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise CLIError(f"{folder} is not a folder")
+    X, paths = datasets.load_image_folder(folder, size=(32, 32), grayscale=args.grayscale)
+    if not 1 <= args.k <= len(X):
+        raise CLIError(f"--k must be between 1 and the number of images ({len(X)} in "
+                       f"{folder}), got {args.k}")
+    print(f"{folder}: {len(X)} images, resized to {X.shape[1:]}")
+    X = datasets.to_float32(X)
+    ae = models.pool_autoencoder(in_channels=X.shape[1], random_state=args.seed)
+    with timer() as t:
+        ae.fit(X, epochs=args.epochs, random_state=args.seed, verbose=not args.quiet)
+    codes = ae.features(X)
+    km, scores = kmeans_step(codes, None, args.k, args.n_init, args.seed)
+    scores["train_seconds"] = t.seconds
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    _write_csv(out / "clusters.csv", ("path", "cluster"), zip(paths, km.labels_.tolist()))
+    sheets = []
+    for c in range(args.k):
+        members = np.flatnonzero(km.labels_ == c)[:args.per_sheet]
+        if members.size:
+            sheets.append(str(out / f"cluster_{c:02d}.png"))
+            plot.image_grid(X[members], ncols=min(8, members.size), path=sheets[-1],
+                            titles=[Path(paths[i]).name[:14] for i in members])
+    plot.loss_curves(ae.history_, path=out / "loss_curves.png", title="pool autoencoder")
+    ae.save(out / "model.npz")
+    _print_scores(scores)
+    write_json(out / "metrics.json", {"folder": str(folder), "n": len(X), "k": args.k,
+                                      "seed": args.seed, "scores": scores,
+                                      "sizes": np.bincount(km.labels_, minlength=args.k),
+                                      "contact_sheets": sheets})
+    print(f"wrote {out / 'clusters.csv'} and {len(sheets)} contact sheets to {out}/")
+    return 0
+
+
+# ---- small helpers ------------------------------------------------------------------------
+
+def _existing(path):
+    if not Path(path).is_file():
+        raise CLIError(f"no such file: {path}")
+    return path
+
+
+def _write_csv(path, header, rows):
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+
+
+def _read_column(path, column, required=True):
+    """Integer labels from a .npy file or from ``column`` of a .csv file (None if absent)."""
+    _existing(path)
+    if path.endswith(".npy"):
+        arr = np.load(path, allow_pickle=False)
+        if arr.ndim != 1 or arr.dtype.kind not in "iu":
+            raise CLIError(f"{path}: expected a 1-d integer array, got {arr.dtype} {arr.shape}")
+        return arr.astype(np.int64)
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        if column not in (reader.fieldnames or []):
+            if not required:
+                return None
+            raise CLIError(f"{path}: expected a '{column}' column, got {reader.fieldnames}")
+        try:
+            return np.array([int(row[column]) for row in reader], dtype=np.int64)
+        except ValueError as e:
+            raise CLIError(f"{path}: column '{column}' must hold integers ({e})") from None
+
+
+def _print_scores(scores):
+    print("  ".join(f"{k} {v:.4f}" for k, v in scores.items()))
+
+
+# Each subcommand is a pair: _add_<name>(subparsers) declares its flags and sets
+# func=_cmd_<name>. A new one (e.g. `dec`, once scratchnet.cluster.DEC lands) adds its pair
+# and one entry here.
+COMMANDS = [_add_train, _add_cluster, _add_evaluate, _add_cluster_images]
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="scratchnet", description="Image clustering with autoencoders, from scratch.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in COMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv=None):
+    """Entry point of ``scratchnet`` and ``python -m scratchnet``; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except (CLIError, FileNotFoundError, ValueError) as e:
+        print(f"scratchnet {args.command}: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
