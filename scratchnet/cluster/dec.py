@@ -1,0 +1,477 @@
+r"""Deep embedded clustering (DEC) and its variant with a kept decoder (IDEC).
+
+DEC [1]_ starts from a pretrained encoder :math:`f` and K-means centroids :math:`\mu_j` of the
+codes :math:`z_i = f(x_i)`, then trains encoder and centroids together so that the clusters
+become more confident:
+
+1. soft assignment :math:`Q` — a Student's t kernel between codes and centroids
+   (:func:`soft_assignment`);
+2. target :math:`P` — :math:`Q` squared and divided by the cluster sizes, so confident
+   assignments count more and big clusters do not swallow the rest (:func:`target_distribution`);
+3. minimise :math:`KL(P \| Q)` over the encoder weights and :math:`\mu` with :math:`P` held
+   fixed, refreshing :math:`P` every ``update_interval`` batches, and stop when fewer than a
+   fraction ``tol`` of the labels :math:`\arg\max_j q_{ij}` changed since the last refresh.
+
+IDEC [2]_ adds the decoder back: :math:`L = L_c + \lambda L_r` with the reconstruction loss
+:math:`L_r`, which keeps the codes faithful to the images while the clusters sharpen.
+
+The whole algorithm is :meth:`DEC.fit` (about sixty lines) and :meth:`DEC._train_step`.
+
+References
+----------
+.. [1] J. Xie, R. Girshick and A. Farhadi, "Unsupervised Deep Embedding for Clustering
+   Analysis", ICML 2016, arXiv:1511.06335.
+.. [2] X. Guo, L. Gao, X. Liu and J. Yin, "Improved Deep Embedded Clustering with Local
+   Structure Preservation", IJCAI 2017.
+"""
+import math
+import os
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..nn.base import Layer, Parameter, check_input
+from ..nn.checkpoint import _atomic_savez
+from ..nn.losses import BCELoss, KLDivLoss, MSELoss
+from ..nn.optim import SGD, Adam, Optimizer
+from .kmeans import KMeans
+
+__all__ = ["DEC", "ClusteringLayer", "soft_assignment", "target_distribution"]
+
+_RECONSTRUCTION = {"mse": MSELoss, "bce": BCELoss}
+_OPTIMIZERS = {"sgd": lambda params: SGD(params, lr=0.01, momentum=0.9),   # DEC's choice
+               "adam": lambda params: Adam(params, lr=1e-3)}               # IDEC's choice
+
+
+def soft_assignment(z, mu, alpha=1.0):
+    r"""DEC's soft assignment of codes to centroids (a Student's t kernel).
+
+    Parameters
+    ----------
+    z : ndarray (N, D)
+        Codes.
+    mu : ndarray (K, D)
+        Centroids.
+    alpha : float
+        Degrees of freedom of the Student's t distribution.
+
+    Returns
+    -------
+    q : ndarray (N, K), rows sum to 1
+
+    Notes
+    -----
+    .. math:: q_{ij} = \frac{(1 + \lVert z_i - \mu_j \rVert^2 / \alpha)^{-\frac{\alpha+1}{2}}}
+                            {\sum_{j'} (1 + \lVert z_i - \mu_{j'} \rVert^2 / \alpha)^{-\frac{\alpha+1}{2}}}
+
+    the kernel of t-SNE (van der Maaten & Hinton 2008); DEC uses :math:`\alpha = 1`.
+
+    Examples
+    --------
+    >>> q = soft_assignment(np.array([[0.0], [2.0]]), np.array([[0.0], [2.0]]))
+    >>> np.round(q, 2).tolist()
+    [[0.83, 0.17], [0.17, 0.83]]
+    """
+    d = ((z[:, None, :] - mu[None, :, :]) ** 2).sum(axis=2)
+    u = (1.0 + d / alpha) ** (-(alpha + 1.0) / 2.0)
+    return u / u.sum(axis=1, keepdims=True)
+
+
+def target_distribution(q):
+    r"""DEC's auxiliary target: sharpen :math:`Q` and normalise by cluster frequency.
+
+    Parameters
+    ----------
+    q : ndarray (N, K), rows sum to 1
+
+    Returns
+    -------
+    p : ndarray (N, K), rows sum to 1
+
+    Notes
+    -----
+    .. math:: p_{ij} = \frac{q_{ij}^2 / f_j}{\sum_{j'} q_{ij'}^2 / f_{j'}}, \qquad
+              f_j = \sum_i q_{ij}
+
+    Squaring puts more weight on confident assignments; dividing by the soft cluster size
+    :math:`f_j` keeps large clusters from distorting the embedding [1]_.
+
+    Examples
+    --------
+    >>> p = target_distribution(np.array([[0.6, 0.4], [0.4, 0.6]]))
+    >>> np.round(p, 3).tolist()
+    [[0.692, 0.308], [0.308, 0.692]]
+    """
+    w = q ** 2 / q.sum(axis=0)
+    return w / w.sum(axis=1, keepdims=True)
+
+
+class ClusteringLayer(Layer):
+    r"""The layer that holds the centroids :math:`\mu` and outputs the soft assignment :math:`Q`.
+
+    Parameters
+    ----------
+    centers : ndarray (K, D)
+        Initial centroids (copied), e.g. K-means centers of the codes.
+    alpha : float, default 1.0
+
+    Attributes
+    ----------
+    mu : Parameter, shape (K, D)
+
+    Notes
+    -----
+    Forward is :func:`soft_assignment`, with :math:`d_{ij} = \lVert z_i - \mu_j \rVert^2`,
+    :math:`t_{ij} = 1 + d_{ij}/\alpha` and :math:`e = (\alpha + 1)/2`. Backward, with
+    :math:`G = \partial L / \partial Q` and :math:`s_i = \sum_k G_{ik} q_{ik}`: the softmax-like
+    normalisation and the kernel give
+
+    .. math:: A_{ij} = \frac{\partial L}{\partial d_{ij}}
+                     = -\frac{e}{\alpha} \frac{q_{ij} (G_{ij} - s_i)}{t_{ij}}, \qquad
+              \frac{\partial L}{\partial z_i} = 2 \sum_j A_{ij} (z_i - \mu_j), \qquad
+              \frac{\partial L}{\partial \mu_j} = -2 \sum_i A_{ij} (z_i - \mu_j)
+
+    With the KL loss (:math:`G_{ij} = -p_{ij} / (N q_{ij})`) this is DEC's equation (4)/(5):
+    :math:`A_{ij} = \frac{\alpha+1}{2\alpha} \frac{p_{ij} - q_{ij}}{N t_{ij}}`.
+    """
+
+    def __init__(self, centers, alpha=1.0):
+        centers = np.asarray(centers)
+        if centers.ndim != 2 or centers.dtype.kind != "f":
+            raise ValueError(f"ClusteringLayer: expected float centers (K, D), got "
+                             f"{centers.shape} {centers.dtype}")
+        if not alpha > 0:
+            raise ValueError(f"ClusteringLayer: expected alpha > 0, got {alpha!r}")
+        self.mu = Parameter(np.array(centers, order="C"))
+        self.alpha = float(alpha)
+        self._z = None
+
+    def forward(self, z):
+        k, dim = self.mu.shape
+        check_input(self, z, 2, f"(N, {dim})", channels=dim)
+        diff = z[:, None, :] - self.mu.value[None, :, :]          # (N, K, D)
+        t = 1.0 + (diff ** 2).sum(axis=2) / self.alpha
+        u = t ** (-(self.alpha + 1.0) / 2.0)
+        q = u / u.sum(axis=1, keepdims=True)
+        self._z, self._diff, self._t, self._q = z, diff, t, q
+        return q
+
+    def backward(self, grad):
+        self._require_forward("_z")
+        q, e = self._q, (self.alpha + 1.0) / 2.0
+        s = (grad * q).sum(axis=1, keepdims=True)
+        A = (-e / self.alpha) * q * (grad - s) / self._t             # dL/dd, (N, K)
+        self.mu.grad -= 2.0 * np.einsum("ij,ijf->jf", A, self._diff)
+        return 2.0 * np.einsum("ij,ijf->if", A, self._diff)
+
+    def parameters(self):
+        return [self.mu]
+
+    def output_shape(self, input_shape):
+        return (self.mu.shape[0],)
+
+    def get_config(self):
+        return {"alpha": self.alpha}
+
+
+class DEC:
+    r"""Deep embedded clustering [1]_, or IDEC [2]_ when a decoder and a weight are given.
+
+    Parameters
+    ----------
+    encoder : Sequential
+        Pretrained encoder whose output is 2-D codes (N, D); end a convolutional encoder with
+        ``Flatten()``. Trained in place.
+    n_clusters : int
+    alpha : float, default 1.0
+        Degrees of freedom of the Student's t kernel.
+    update_interval : int, default 140
+        Batches between two refreshes of the target :math:`P` (DEC-keras's value for MNIST).
+    tol : float, default 1e-3
+        Stop at a refresh where fewer than this fraction of labels changed.
+    max_iter : int, default 20000
+        Maximum number of batches (training steps).
+    batch_size : int, default 256
+    optimizer : None, "sgd", "adam" or callable
+        ``None`` is ``"sgd"`` (SGD, lr 0.01, momentum 0.9, as in [1]_), ``"adam"`` is Adam with
+        lr 1e-3 (as in IDEC's code); a callable gets the list of parameters (encoder, centroids,
+        decoder) and returns an :class:`~scratchnet.nn.Optimizer`.
+    reconstruction_weight : float, default 0
+        :math:`\lambda` in :math:`L = L_c + \lambda L_r`. IDEC writes :math:`L_r + \gamma L_c`
+        with :math:`\gamma = 0.1`, the same minimiser as :math:`\lambda = 1/\gamma = 10` (Adam is
+        insensitive to the overall scale; with SGD scale the learning rate by :math:`\gamma`).
+    decoder : Sequential, optional
+        Required when ``reconstruction_weight > 0``; trained in place.
+    n_init : int, default 20
+        K-means restarts for the initial centroids.
+    random_state : None or int
+        Seeds K-means and the batch order (pass ``n`` goes through
+        ``default_rng([seed, n]).permutation(N)``).
+    reconstruction_loss : {"mse", "bce"}, default "mse"
+    callbacks : sequence of callables
+        Each is called as ``callback(dec, logs)`` after every refresh of the target, with
+        ``logs`` the latest entry of ``history_`` (use it to print or log; nothing is printed).
+    verbose : bool, default True
+        A tqdm bar over the training steps.
+
+    Attributes
+    ----------
+    clustering_ : ClusteringLayer
+        Holds the centroids; ``cluster_centers_`` is ``clustering_.mu.value``.
+    labels_ : ndarray (N,) int64
+        :math:`\arg\max_j q_{ij}` of the training data with the final weights.
+    history_ : dict of lists
+        One entry per refresh: ``iteration``, ``loss`` (mean :math:`L_c` over the batches since
+        the previous refresh), ``reconstruction_loss`` (IDEC), ``delta_label`` and, when ``y``
+        was given to ``fit``, ``acc`` and ``nmi`` of the labels at that refresh.
+    n_iter_ : int
+        Training steps taken.
+    optimizer_ : Optimizer
+    """
+
+    def __init__(self, encoder, n_clusters, alpha=1.0, update_interval=140, tol=1e-3,
+                 max_iter=20000, batch_size=256, optimizer=None, reconstruction_weight=0.0,
+                 decoder=None, n_init=20, random_state=None, reconstruction_loss="mse",
+                 callbacks=(), verbose=True):
+        for name, v in (("n_clusters", n_clusters), ("update_interval", update_interval),
+                        ("max_iter", max_iter), ("batch_size", batch_size), ("n_init", n_init)):
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"DEC: expected {name} to be a positive int, got {v!r}")
+        if not alpha > 0 or not 0 <= tol < 1 or not reconstruction_weight >= 0:
+            raise ValueError(f"DEC: expected alpha > 0, 0 <= tol < 1 and "
+                             f"reconstruction_weight >= 0, got alpha={alpha}, tol={tol}, "
+                             f"reconstruction_weight={reconstruction_weight}")
+        if reconstruction_weight > 0 and decoder is None:
+            raise ValueError(f"DEC: reconstruction_weight={reconstruction_weight} (IDEC) needs "
+                             "a decoder, got decoder=None")
+        if reconstruction_loss not in _RECONSTRUCTION:
+            raise ValueError(f"DEC: reconstruction_loss must be one of "
+                             f"{sorted(_RECONSTRUCTION)}, got {reconstruction_loss!r}")
+        if not (optimizer is None or callable(optimizer) or optimizer in _OPTIMIZERS):
+            raise ValueError(f"DEC: optimizer must be None, one of {sorted(_OPTIMIZERS)} or a "
+                             f"callable params -> Optimizer, got {optimizer!r}")
+        self.encoder, self.decoder = encoder, decoder
+        self.n_clusters, self.alpha = int(n_clusters), float(alpha)
+        self.update_interval, self.tol = int(update_interval), float(tol)
+        self.max_iter, self.batch_size = int(max_iter), int(batch_size)
+        self.optimizer, self.n_init = optimizer, int(n_init)
+        self.reconstruction_weight = float(reconstruction_weight)
+        self.reconstruction_loss = reconstruction_loss
+        self.random_state, self.callbacks, self.verbose = random_state, list(callbacks), verbose
+
+    # -- the algorithm ------------------------------------------------------------------------
+    def fit(self, X, y=None, checkpoint=None, resume=False):
+        r"""Initialise the centroids by K-means on the codes, then train on :math:`KL(P \| Q)`.
+
+        Parameters
+        ----------
+        X : ndarray (N, ...) float
+            The encoder's input (flat vectors or NCHW images).
+        y : ndarray (N,), optional
+            True labels, used *only* to record ``acc``/``nmi`` in ``history_``.
+        checkpoint : str or PathLike, optional
+            Written atomically at every refresh (see :meth:`save_checkpoint`).
+        resume : bool
+            Continue from ``checkpoint`` if the file exists: restores encoder (and decoder)
+            weights, centroids, optimizer state, iteration, target :math:`P`, the last labels,
+            ``history_`` and the seed, then carries on exactly as the uninterrupted run would
+            (same data and settings required; K-means is not rerun).
+
+        Returns
+        -------
+        self
+        """
+        X = self._check_X(X, "fit")
+        n = len(X)
+        if self.n_clusters > n:
+            raise ValueError(f"DEC.fit: expected n_clusters <= n_samples, got n_clusters="
+                             f"{self.n_clusters} for {n} samples")
+        if y is not None and np.shape(y) != (n,):
+            raise ValueError(f"DEC.fit: expected y of shape ({n},), got {np.shape(y)}")
+        self._seed = (int(np.random.SeedSequence().entropy) if self.random_state is None
+                      else int(self.random_state))
+        start, resumed = 0, resume and checkpoint is not None and os.path.exists(checkpoint)
+        if resumed:  # the checkpoint was written just after the refresh at `start`
+            start, p, labels_last = self._load(checkpoint, n)
+        else:
+            km = KMeans(self.n_clusters, n_init=self.n_init, random_state=self._seed)
+            km.fit(self._codes(X))
+            self._build(km.cluster_centers_)
+            self.history_ = {k: [] for k in ("iteration", "loss", "reconstruction_loss",
+                                             "delta_label", "acc", "nmi")}
+            labels_last = km.labels_.astype(np.int64)
+
+        n_batches = math.ceil(n / self.batch_size)
+        sums, count = np.zeros(2), 0            # L_c and L_r summed since the last refresh
+        bar = tqdm(total=self.max_iter, initial=start, desc="DEC", disable=not self.verbose)
+        it = start
+        for it in range(start, self.max_iter):
+            if it % self.update_interval == 0 and not (resumed and it == start):
+                q = self.predict_proba(X)
+                p = target_distribution(q)
+                labels = q.argmax(axis=1)
+                delta = float(np.mean(labels != labels_last))
+                labels_last = labels
+                self._log(it, sums / count if count else sums * np.nan, delta, labels, y)
+                sums[:], count = 0, 0
+                bar.set_postfix(loss=f"{self.history_['loss'][-1]:.4g}", delta=f"{delta:.4f}",
+                                refresh=False)
+                if it > 0 and delta < self.tol:
+                    break
+                if checkpoint is not None:
+                    self.save_checkpoint(checkpoint, it, p, labels_last)
+            epoch, b = divmod(it, n_batches)
+            order = np.random.default_rng([self._seed, epoch]).permutation(n)
+            idx = order[b * self.batch_size:(b + 1) * self.batch_size]
+            sums += self._train_step(X[idx], p[idx])
+            count += 1
+            bar.update()
+        else:
+            it = self.max_iter
+        bar.close()
+        self.n_iter_ = it
+        self.labels_ = self.predict(X)
+        return self
+
+    def _train_step(self, xb, pb):
+        r"""One step on a batch: :math:`L_c = KL(P \| Q)` (+ :math:`\lambda L_r`), backward, update."""
+        self.optimizer_.zero_grad()
+        xb = xb.astype(self._dtype, copy=False)
+        z = self.encoder.forward(xb)
+        lc = self._kl(self.clustering_.forward(z), pb.astype(self._dtype, copy=False))
+        gz = self.clustering_.backward(self._kl.backward())
+        lr = 0.0
+        if self.reconstruction_weight > 0:
+            lr = self._rec(self.decoder.forward(z), xb)
+            gz = gz + self.decoder.backward(self.reconstruction_weight * self._rec.backward())
+        self.encoder.backward(gz)
+        self.optimizer_.step()
+        return lc, lr
+
+    # -- inference ----------------------------------------------------------------------------
+    def predict_proba(self, X, batch_size=1024):
+        """Soft assignments :math:`Q` (N, K) of new data (rows sum to 1)."""
+        self._check_fitted("predict_proba")
+        X = self._check_X(X, "predict_proba")
+        mu = self.clustering_.mu.value
+        return np.concatenate([soft_assignment(self._codes(X[s:s + batch_size]), mu, self.alpha)
+                               for s in range(0, len(X), batch_size)])
+
+    def predict(self, X, batch_size=1024):
+        """Hard cluster labels :math:`\\arg\\max_j q_{ij}` (N,) int64 of new data."""
+        return self.predict_proba(X, batch_size).argmax(axis=1)
+
+    @property
+    def cluster_centers_(self):
+        self._check_fitted("cluster_centers_")
+        return self.clustering_.mu.value
+
+    # -- checkpoint / resume ------------------------------------------------------------------
+    def save_checkpoint(self, path, iteration, p, labels):
+        """Write the state of a run at a refresh to one ``.npz`` (atomic: temp file + rename).
+
+        Keys: ``encoder.<i>``/``decoder.<i>`` (weights in ``parameters()`` order), ``mu``,
+        ``optimizer.<slot>.<i>``, ``optimizer_t``, ``iteration``, ``seed``, ``target`` (P),
+        ``labels`` and ``history.<key>``.
+        """
+        arrays = {f"encoder.{i}": q.value for i, q in enumerate(self.encoder.parameters())}
+        if self.decoder is not None and self.reconstruction_weight > 0:
+            arrays.update({f"decoder.{i}": q.value
+                           for i, q in enumerate(self.decoder.parameters())})
+        arrays.update(mu=self.clustering_.mu.value, iteration=np.int64(iteration),
+                      seed=np.array(str(self._seed)), target=p, labels=labels,
+                      optimizer_t=np.int64(self.optimizer_.t))
+        for slot in self.optimizer_._slots:
+            arrays.update({f"optimizer.{slot}.{i}": a
+                           for i, a in enumerate(getattr(self.optimizer_, slot))})
+        arrays.update({f"history.{k}": np.asarray(v, dtype=np.float64)
+                       for k, v in self.history_.items()})
+        _atomic_savez(path, arrays)
+
+    def _load(self, path, n):
+        with np.load(path, allow_pickle=False) as f:
+            data = {k: f[k] for k in f.files}
+        self._build(data["mu"])
+        own = [(f"encoder.{i}", q) for i, q in enumerate(self.encoder.parameters())]
+        if self.decoder is not None and self.reconstruction_weight > 0:
+            own += [(f"decoder.{i}", q) for i, q in enumerate(self.decoder.parameters())]
+        for key, q in own:
+            if key not in data or data[key].shape != q.shape:
+                got = data[key].shape if key in data else "nothing"
+                raise ValueError(f"DEC.fit(resume): checkpoint {key} expected shape {q.shape}, "
+                                 f"got {got} (a different architecture?)")
+            np.copyto(q.value, data[key])
+        if data["target"].shape != (n, self.n_clusters):
+            raise ValueError(f"DEC.fit(resume): checkpoint target expected shape "
+                             f"{(n, self.n_clusters)}, got {data['target'].shape} (other data?)")
+        state = {"t": int(data["optimizer_t"])}
+        for slot in self.optimizer_._slots:
+            state[slot] = [data[f"optimizer.{slot}.{i}"]
+                           for i in range(len(self.optimizer_.params))]
+        self.optimizer_.load_state_dict(state)
+        self._seed = int(str(data["seed"]))
+        self.history_ = {k[len("history."):]: v.tolist() for k, v in data.items()
+                         if k.startswith("history.")}
+        return int(data["iteration"]), data["target"], data["labels"]
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _build(self, centers):
+        """Clustering layer, losses and optimizer on encoder + centroid (+ decoder) parameters."""
+        self._dtype = self._encoder_dtype()
+        self.clustering_ = ClusteringLayer(np.asarray(centers, dtype=self._dtype), self.alpha)
+        params = self.encoder.parameters() + self.clustering_.parameters()
+        if self.reconstruction_weight > 0:
+            params += self.decoder.parameters()
+        make = _OPTIMIZERS[self.optimizer or "sgd"] if not callable(self.optimizer) \
+            else self.optimizer
+        self.optimizer_ = make(params)
+        if not isinstance(self.optimizer_, Optimizer):
+            raise TypeError(f"DEC: the optimizer callable must return an Optimizer, got "
+                            f"{type(self.optimizer_).__name__}")
+        self._kl, self._rec = KLDivLoss(), _RECONSTRUCTION[self.reconstruction_loss]()
+
+    def _log(self, it, mean_losses, delta, labels, y):
+        h = self.history_
+        h["iteration"].append(it)
+        h["loss"].append(float(mean_losses[0]))
+        h["reconstruction_loss"].append(float(mean_losses[1]))
+        h["delta_label"].append(delta)
+        if y is not None:
+            from ..metrics import clustering_accuracy, normalized_mutual_info_score
+            h["acc"].append(float(clustering_accuracy(y, labels)))
+            h["nmi"].append(float(normalized_mutual_info_score(y, labels)))
+        logs = {k: v[-1] for k, v in h.items() if v}
+        for callback in self.callbacks:
+            callback(self, logs)
+
+    def _encoder_dtype(self):
+        params = self.encoder.parameters()
+        return params[0].value.dtype if params else np.float32
+
+    def _codes(self, X):
+        Z = self.encoder.predict(X.astype(self._encoder_dtype(), copy=False),
+                                 batch_size=max(self.batch_size, 256))
+        if Z.ndim != 2:
+            raise ValueError(f"DEC: expected the encoder to output codes (N, D), got shape "
+                             f"{Z.shape}; end a convolutional encoder with Flatten()")
+        return Z
+
+    def _check_X(self, X, where):
+        if not isinstance(X, np.ndarray):
+            raise TypeError(f"DEC.{where}: expected X as a NumPy array, got {type(X).__name__}")
+        if X.dtype.kind != "f" or X.ndim < 2 or len(X) == 0:
+            raise ValueError(f"DEC.{where}: expected a float array (N, ...) with N >= 1, got "
+                             f"shape {X.shape} dtype {X.dtype}")
+        if not np.isfinite(X).all():
+            raise ValueError(f"DEC.{where}: X must be finite, got "
+                             f"{int(X.size - np.isfinite(X).sum())} NaN/inf value(s)")
+        return X
+
+    def _check_fitted(self, who):
+        if not hasattr(self, "clustering_"):
+            raise RuntimeError(f"DEC.{who}: call fit() first")
+
+    def __repr__(self):
+        kind = "IDEC" if self.reconstruction_weight > 0 else "DEC"
+        return (f"DEC(n_clusters={self.n_clusters}, alpha={self.alpha}, "
+                f"update_interval={self.update_interval}, tol={self.tol}) [{kind}]")

@@ -1,0 +1,253 @@
+"""DEC and IDEC: q and p, the clustering layer's gradient, training on blobs, errors, resume."""
+import numpy as np
+import pytest
+
+from scratchnet.cluster import DEC, ClusteringLayer, soft_assignment, target_distribution
+from scratchnet.metrics import clustering_accuracy
+from scratchnet.nn import Dense, KLDivLoss, ReLU, Reshape, Sequential
+from scratchnet.testing import GradientCheckError, check_gradients
+
+
+def _blobs(rng, n=600, d=20, k=4, spread=4.0):
+    centers = rng.normal(scale=spread, size=(k, d))
+    y = rng.integers(k, size=n)
+    return (centers[y] + rng.normal(size=(n, d))).astype(np.float32), y
+
+
+def _encoder(seed, d=20, code=3):
+    return Sequential([Dense(d, 16, random_state=seed), ReLU(),
+                       Dense(16, code, random_state=seed + 1)])
+
+
+# -- q and p ---------------------------------------------------------------------------------
+
+def test_soft_assignment_hand_computed():
+    # d = (0, 4) and (4, 0); alpha = 1: kernel 1/(1 + d) -> (1, 1/5), normalised (5/6, 1/6)
+    q = soft_assignment(np.array([[0.0], [2.0]]), np.array([[0.0], [2.0]]))
+    np.testing.assert_allclose(q, [[5 / 6, 1 / 6], [1 / 6, 5 / 6]])
+    # alpha = 3: (1 + 4/3)^-2 = 9/49 -> (49/58, 9/58)
+    q3 = soft_assignment(np.array([[0.0]]), np.array([[0.0], [2.0]]), alpha=3.0)
+    np.testing.assert_allclose(q3, [[49 / 58, 9 / 58]])
+
+
+def test_target_distribution_hand_computed():
+    q = np.array([[0.6, 0.4], [0.4, 0.6]])       # f = (1, 1): p ∝ q²
+    np.testing.assert_allclose(target_distribution(q), [[9 / 13, 4 / 13], [4 / 13, 9 / 13]])
+    q = np.array([[0.6, 0.4], [0.9, 0.1]])       # f = (1.5, 0.5): p ∝ (0.24, 0.32), (0.54, 0.02)
+    np.testing.assert_allclose(target_distribution(q), [[0.24 / 0.56, 0.32 / 0.56],
+                                                        [0.54 / 0.56, 0.02 / 0.56]])
+
+
+@pytest.mark.parametrize("alpha", [1.0, 0.5, 4.0])
+def test_rows_of_q_and_p_sum_to_one(alpha):
+    rng = np.random.default_rng(1)
+    z, mu = rng.normal(size=(50, 5)), rng.normal(size=(7, 5))
+    q = soft_assignment(z, mu, alpha)
+    p = target_distribution(q)
+    assert q.shape == p.shape == (50, 7)
+    assert (q > 0).all() and (p > 0).all()
+    np.testing.assert_allclose(q.sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-12)
+    # q decreases with the distance: its argmax is the nearest centroid
+    d = ((z[:, None] - mu[None]) ** 2).sum(axis=2)
+    np.testing.assert_array_equal(q.argmax(axis=1), d.argmin(axis=1))
+
+
+def test_p_sharpens_q():
+    rng = np.random.default_rng(2)
+    rows = rng.dirichlet(np.ones(5), size=40)
+    # every cyclic shift of every row: all cluster frequencies f_j are equal, so p ∝ q²
+    q = np.concatenate([np.roll(rows, s, axis=1) for s in range(5)])
+    p = target_distribution(q)
+    assert (p.max(axis=1) >= q.max(axis=1) - 1e-12).all()
+    assert (p.max(axis=1) > q.max(axis=1)).mean() > 0.99   # strictly, unless a row is uniform
+    np.testing.assert_array_equal(p.argmax(axis=1), q.argmax(axis=1))
+    # with unequal frequencies p also moves mass away from big clusters (the 1/f_j factor)
+    q2 = np.array([[0.9, 0.1]] * 9 + [[0.45, 0.55]])
+    assert target_distribution(q2)[-1, 1] > q2[-1, 1]
+
+
+# -- the clustering layer's gradient ---------------------------------------------------------
+
+def _kl_setup(seed, alpha):
+    rng = np.random.default_rng(seed)
+    z, mu = rng.normal(size=(12, 4)), rng.normal(size=(5, 4))
+    p = target_distribution(soft_assignment(z + 0.3 * rng.normal(size=z.shape), mu, alpha))
+    return z, ClusteringLayer(mu, alpha=alpha), p
+
+
+def _kl_numeric(layer, z, p, arr, eps=1e-6):
+    """Central differences of KL(p || q(z, mu)) with respect to every entry of ``arr``."""
+    loss, out, flat = KLDivLoss(), np.empty(arr.size), arr.reshape(-1)
+    for i in range(arr.size):
+        old = flat[i]
+        flat[i] = old + eps
+        plus = loss(layer.forward(z), p)
+        flat[i] = old - eps
+        minus = loss(layer.forward(z), p)
+        flat[i] = old
+        out[i] = (plus - minus) / (2 * eps)
+    return out.reshape(arr.shape)
+
+
+@pytest.mark.parametrize("alpha", [1.0, 2.5])
+def test_clustering_layer_gradients_with_kl_loss(alpha):
+    z, layer, p = _kl_setup(3, alpha)
+    loss = KLDivLoss()
+    layer.zero_grad()
+    loss(layer.forward(z), p)
+    dz = layer.backward(loss.backward())
+    dmu = layer.mu.grad.copy()
+    np.testing.assert_allclose(dz, _kl_numeric(layer, z, p, z), rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(dmu, _kl_numeric(layer, z, p, layer.mu.value),
+                               rtol=1e-5, atol=1e-9)
+    # DEC's closed form (Xie et al. 2016, eq. 4-5, divided by N for the mean over samples)
+    q, diff = layer.forward(z), z[:, None] - layer.mu.value[None]
+    w = (p - q) / (1 + (diff ** 2).sum(axis=2) / alpha) * (alpha + 1) / alpha / len(z)
+    np.testing.assert_allclose(dz, np.einsum("ij,ijf->if", w, diff), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(dmu, -np.einsum("ij,ijf->jf", w, diff), rtol=1e-10, atol=1e-14)
+
+
+def test_clustering_layer_random_upstream_and_negative_control():
+    rng = np.random.default_rng(4)
+    layer = ClusteringLayer(rng.normal(size=(3, 4)), alpha=1.0)
+    errors = check_gradients(layer, rng.normal(size=(6, 4)), random_state=5)
+    assert set(errors) == {"x", "mu"}
+
+    class Broken(ClusteringLayer):      # forgets the normalisation term s_i of the backward
+        def backward(self, grad):
+            A = -(self.alpha + 1) / (2 * self.alpha) * self._q * grad / self._t
+            self.mu.grad -= 2.0 * np.einsum("ij,ijf->jf", A, self._diff)
+            return 2.0 * np.einsum("ij,ijf->if", A, self._diff)
+
+    with pytest.raises(GradientCheckError):
+        check_gradients(Broken(layer.mu.value.copy()), rng.normal(size=(6, 4)), random_state=5)
+
+
+def test_clustering_layer_validates_input():
+    layer = ClusteringLayer(np.zeros((3, 4), np.float32))
+    with pytest.raises(ValueError, match=r"expected input \(N, 4\), got \(2, 5\)"):
+        layer.forward(np.zeros((2, 5), np.float32))
+    with pytest.raises(RuntimeError, match="backward"):
+        ClusteringLayer(np.zeros((3, 4))).backward(np.zeros((2, 3)))
+
+
+# -- training --------------------------------------------------------------------------------
+
+def _fit_blobs(seed=0, **kw):
+    X, y = _blobs(np.random.default_rng(seed))
+    args = dict(update_interval=20, max_iter=300, batch_size=64, n_init=5, random_state=seed,
+                verbose=False)
+    args.update(kw)
+    dec = DEC(_encoder(seed + 10), 4, **args).fit(X, y)
+    return dec, X, y
+
+
+def test_dec_on_blobs_reaches_high_accuracy_and_predict_matches_labels():
+    logs = []
+    dec, X, y = _fit_blobs(callbacks=[lambda d, entry: logs.append(entry)])
+    assert dec.history_["acc"][0] < 0.9    # K-means on the untrained codes: DEC does the work
+    assert clustering_accuracy(y, dec.labels_) >= 0.95
+    np.testing.assert_array_equal(dec.predict(X), dec.labels_)
+    q = dec.predict_proba(X)
+    np.testing.assert_allclose(q.sum(axis=1), 1.0, rtol=1e-5)
+    assert dec.cluster_centers_.shape == (4, 3)
+    h = dec.history_
+    assert len(logs) == len(h["iteration"]) >= 2 and logs[-1]["iteration"] == h["iteration"][-1]
+    assert h["iteration"][:2] == [0, 20] and len(h["acc"]) == len(h["nmi"]) == len(h["loss"])
+    assert np.isnan(h["loss"][0]) and np.isfinite(h["loss"][1:]).all()
+    assert 0 < dec.n_iter_ <= 300
+
+
+def test_dec_training_moves_encoder_and_centroids():
+    X, _ = _blobs(np.random.default_rng(0))
+    enc = _encoder(10)
+    w0 = enc.parameters()[0].value.copy()
+    dec = DEC(enc, 4, update_interval=10, max_iter=30, tol=0.0, batch_size=64, n_init=3,
+              random_state=0, verbose=False, optimizer="adam")
+    dec.fit(X)
+    assert dec.n_iter_ == 30 and not np.array_equal(enc.parameters()[0].value, w0)
+    assert dec.history_["acc"] == [] and len(dec.history_["iteration"]) == 3
+
+
+def test_idec_keeps_reconstruction_finite_and_trains_decoder():
+    X, y = _blobs(np.random.default_rng(1))
+    decoder = Sequential([Dense(3, 16, random_state=5), ReLU(), Dense(16, 20, random_state=6)])
+    w0 = decoder.parameters()[0].value.copy()
+    dec = DEC(_encoder(11), 4, update_interval=10, max_iter=40, tol=0.0, batch_size=64,
+              n_init=3, random_state=1, verbose=False, optimizer="adam",
+              reconstruction_weight=10.0, decoder=decoder)
+    dec.fit(X, y)
+    rec = dec.history_["reconstruction_loss"][1:]
+    assert len(rec) == 3 and np.isfinite(rec).all() and min(rec) > 0
+    assert not np.array_equal(decoder.parameters()[0].value, w0)
+    # plain DEC leaves a decoder alone and logs no reconstruction loss
+    plain = DEC(_encoder(11), 4, update_interval=10, max_iter=20, n_init=3, random_state=1,
+                verbose=False, decoder=decoder)
+    plain.fit(X)
+    assert plain.history_["reconstruction_loss"][1:] == [0.0]
+
+
+# -- errors ----------------------------------------------------------------------------------
+
+def test_bad_input_gives_clear_errors():
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(5, 20)).astype(np.float32)
+    with pytest.raises(ValueError, match="n_clusters <= n_samples, got n_clusters=6 for 5"):
+        DEC(_encoder(0), 6, verbose=False).fit(X)
+    not_flat = Sequential([Dense(20, 4, random_state=0), Reshape((1, 2, 2))])
+    with pytest.raises(ValueError, match=r"codes \(N, D\), got shape \(5, 1, 2, 2\).*Flatten"):
+        DEC(not_flat, 2, verbose=False).fit(X)
+    bad = X.copy()
+    bad[2, 3] = np.nan
+    with pytest.raises(ValueError, match="finite, got 1 NaN"):
+        DEC(_encoder(0), 2, verbose=False).fit(bad)
+    with pytest.raises(ValueError, match="needs a decoder"):
+        DEC(_encoder(0), 2, reconstruction_weight=1.0)
+    with pytest.raises(ValueError, match="n_clusters to be a positive int, got 0"):
+        DEC(_encoder(0), 0)
+    with pytest.raises(RuntimeError, match="call fit"):
+        DEC(_encoder(0), 2).predict(X)
+
+
+# -- checkpoint / resume ---------------------------------------------------------------------
+
+def test_resume_from_checkpoint_equals_uninterrupted_run(tmp_path):
+    X, y = _blobs(np.random.default_rng(7), n=300)
+    args = dict(update_interval=10, max_iter=50, tol=0.0, batch_size=64, n_init=2,
+                random_state=3, verbose=False, optimizer="adam")
+    full = DEC(_encoder(20), 4, **args).fit(X, y, checkpoint=tmp_path / "full.npz")
+
+    class Interrupt(Exception):
+        pass
+
+    def stop_at_30(dec, logs):
+        if logs["iteration"] == 30:
+            raise Interrupt   # before the checkpoint of iteration 30: the file holds 20
+
+    path = tmp_path / "run.npz"
+    with pytest.raises(Interrupt):
+        DEC(_encoder(20), 4, callbacks=[stop_at_30], **args).fit(X, y, checkpoint=path)
+    with np.load(path) as f:
+        assert int(f["iteration"]) == 20
+    # a differently initialised encoder: resuming must restore the weights
+    enc = _encoder(99)
+    resumed = DEC(enc, 4, **args).fit(X, y, checkpoint=path, resume=True)
+    np.testing.assert_array_equal(resumed.cluster_centers_, full.cluster_centers_)
+    for a, b in zip(enc.parameters(), full.encoder.parameters()):
+        np.testing.assert_array_equal(a.value, b.value)
+    np.testing.assert_array_equal(resumed.labels_, full.labels_)
+    assert resumed.history_.keys() == full.history_.keys()
+    for key in full.history_:
+        np.testing.assert_array_equal(resumed.history_[key], full.history_[key], err_msg=key)
+    assert resumed.n_iter_ == full.n_iter_ == 50
+
+
+def test_resume_with_another_architecture_is_refused(tmp_path):
+    X, _ = _blobs(np.random.default_rng(8), n=200)
+    path = tmp_path / "c.npz"
+    DEC(_encoder(0), 4, update_interval=5, max_iter=6, n_init=1, random_state=0,
+        verbose=False).fit(X, checkpoint=path)
+    other = Sequential([Dense(20, 8, random_state=0), ReLU(), Dense(8, 3, random_state=1)])
+    with pytest.raises(ValueError, match=r"encoder.0 expected shape \(20, 8\), got \(20, 16\)"):
+        DEC(other, 4, verbose=False).fit(X, checkpoint=path, resume=True)
