@@ -141,12 +141,11 @@ class Conv2D(_ConvBase):
 
     def backward(self, grad):
         self._require_forward()
-        x = self._x
-        self.W.grad += F.conv2d_grad_weight(x, grad, self.W.shape, self.stride,
-                                            self._pads, self._work)
-        self.b.grad += grad.sum(axis=(0, 2, 3))
-        return F.conv2d_grad_input(grad, self.W.value, x.shape, self.stride, self._pads,
+        dx, dw = F.conv2d_backward(self._x, grad, self.W.value, self.stride, self._pads,
                                    self._work)
+        self.W.grad += dw
+        self.b.grad += grad.sum(axis=(0, 2, 3))
+        return dx
 
     def get_config(self):
         return self._base_config()
@@ -238,11 +237,12 @@ class Conv2DTranspose(_ConvBase):
 
     def backward(self, grad):
         self._require_forward()
-        x = self._x
-        self.W.grad += F.conv2d_grad_weight(grad, x, self.W.shape, self.stride,
-                                            self._pads, self._work)
+        # dL/dx = A_W G (a convolution of G) and dL/dW from the pair (G, x), in one pass
+        dx, dw = F.conv2d_forward_grad_weight(grad, self._x, self.W.value, self.stride,
+                                              self._pads, self._work)
+        self.W.grad += dw
         self.b.grad += grad.sum(axis=(0, 2, 3))
-        return F.conv2d(grad, self.W.value, None, self.stride, self._pads, self._work)
+        return dx
 
     def get_config(self):
         return {**self._base_config(), "output_padding": self.output_padding}

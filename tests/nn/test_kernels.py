@@ -21,7 +21,8 @@ def backend():
 
 def _all_three(x, w, b, g, s, pads):
     return (F.conv2d(x, w, b, s, pads), F.conv2d_grad_input(g, w, x.shape, s, pads),
-            F.conv2d_grad_weight(x, g, w.shape, s, pads))
+            F.conv2d_grad_weight(x, g, w.shape, s, pads), *F.conv2d_backward(x, g, w, s, pads),
+            *F.conv2d_forward_grad_weight(x, g, w, s, pads))
 
 
 @pytest.mark.parametrize("dtype, tol", [(np.float32, 2e-5), (np.float64, 1e-12)])
@@ -39,7 +40,9 @@ def test_conv_kernels_match_reference(backend, H, W, k, s, padding, dtype, tol):
     ref = _all_three(x, w, b, g, s, pads)
     backend("numba")
     fast = _all_three(x, w, b, g, s, pads)
-    for name, r, f in zip(("forward", "grad_input", "grad_weight"), ref, fast):
+    names = ("forward", "grad_input", "grad_weight", "fused dx", "fused dw", "fused y",
+             "fused dw (transpose)")
+    for name, r, f in zip(names, ref, fast):
         assert f.dtype == dtype, name
         scale = np.abs(r).max()
         np.testing.assert_allclose(f, r, rtol=0, atol=tol * scale, err_msg=name)

@@ -94,6 +94,33 @@ def conv2d_grad_weight(x, g, w_shape, stride, pads, work=None):
     return dw
 
 
-__all__ = ["set_backend", "get_backend", "conv2d", "conv2d_grad_input", "conv2d_grad_weight",
+def conv2d_backward(x, g, w, stride, pads, work=None):
+    """(dL/dx, dL/dw) of y = conv(x, w) given g = dL/dy, in one pass on the Numba backend."""
+    if _backend == "reference":
+        return (_ref.conv2d_grad_input_reference(g, w, x.shape, stride, pads),
+                _ref.conv2d_grad_weight_reference(x, g, w.shape, stride, pads))
+    F, C, kh, kw = w.shape
+    dx = np.empty(x.shape, dtype=x.dtype)
+    dw = np.zeros(w.shape, dtype=x.dtype)
+    P, G = _buffers(work, x.shape[0], C, F, g.shape[2], g.shape[3], kh, kw, stride, x.dtype)
+    _k.conv2d_backward_kernel(_c(x), _c(g), _c(w), stride, pads[0], pads[2], dx, dw, P, G)
+    return dx, dw
+
+
+def conv2d_forward_grad_weight(x, g, w, stride, pads, work=None):
+    """(conv(x, w) without bias, dL/dw given g = dL/dy): a transposed convolution's backward."""
+    if _backend == "reference":
+        return (_ref.conv2d_reference(x, w, None, stride, pads),
+                _ref.conv2d_grad_weight_reference(x, g, w.shape, stride, pads))
+    F, C, kh, kw = w.shape
+    y = np.empty(g.shape, dtype=x.dtype)
+    dw = np.zeros(w.shape, dtype=x.dtype)
+    P, A = _buffers(work, x.shape[0], C, F, g.shape[2], g.shape[3], kh, kw, stride, x.dtype)
+    _k.conv2d_forward_grad_weight_kernel(_c(x), _c(g), _c(w), stride, pads[0], pads[2], y, dw,
+                                         P, A)
+    return y, dw
+
+
+__all__ = ["conv2d_backward", "conv2d_forward_grad_weight", "set_backend", "get_backend", "conv2d", "conv2d_grad_input", "conv2d_grad_weight",
            "im2col", "col2im", "output_hw", "check_padding", "conv_output_size",
            "conv_transpose_output_size"]

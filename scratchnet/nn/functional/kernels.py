@@ -297,3 +297,35 @@ def conv2d_grad_weight_kernel(x, g, s, pt, pl, dw, P, G):
     _phase_split(x, s, pt, pl, Hq, Wq, P)
     _to_grid(g, Hq, Wq, G)
     _taps_backward_weight(P, G, s, Wq, L, dw)
+
+
+@njit(cache=True, nogil=True)
+def conv2d_backward_kernel(x, g, w, s, pt, pl, dx, dw, P, G):
+    """Both gradients of a convolution at once: one grid of g serves dw and dx.
+
+    x (N,C,H,W), g (N,F,Ho,Wo), w: IN;  dx: OUT;  dw: IN/OUT (accumulated);  P, G: work.
+    """
+    N, F, Ho, Wo = g.shape
+    Hq, Wq, L = phase_grid(N, Ho, Wo, w.shape[2], w.shape[3], s)
+    _phase_split(x, s, pt, pl, Hq, Wq, P)
+    _to_grid(g, Hq, Wq, G)
+    _taps_backward_weight(P, G, s, Wq, L, dw)
+    _taps_backward_input(G, w, s, Wq, L, P)  # P now holds dL/dP
+    _unphase(P, s, pt, pl, Hq, Wq, dx)
+
+
+@njit(cache=True, nogil=True)
+def conv2d_forward_grad_weight_kernel(x, g, w, s, pt, pl, y, dw, P, A):
+    """y = conv(x, w) (no bias) and dw += dL/dw for upstream g, sharing one phase split of x.
+
+    This is the backward pass of a transposed convolution, whose upstream gradient is the
+    ``x`` here and whose input is the ``g`` here.
+    x (N,C,H,W), g (N,F,Ho,Wo), w: IN;  y (N,F,Ho,Wo): OUT;  dw: IN/OUT;  P, A: work.
+    """
+    N, F, Ho, Wo = y.shape
+    Hq, Wq, L = phase_grid(N, Ho, Wo, w.shape[2], w.shape[3], s)
+    _phase_split(x, s, pt, pl, Hq, Wq, P)
+    _taps_forward(P, w, np.zeros(F, dtype=w.dtype), s, Wq, L, A)
+    _from_grid(A, Hq, Wq, y)
+    _to_grid(g, Hq, Wq, A)  # A now holds the grid of g
+    _taps_backward_weight(P, A, s, Wq, L, dw)
