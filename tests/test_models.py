@@ -150,8 +150,9 @@ def test_resumed_training_equals_uninterrupted(tmp_path, build, shape):
 def test_wrong_input_shape_names_expected_and_actual():
     ae = mnist_conv_autoencoder(random_state=0)
     X = np.zeros((8, 28, 28, 1), np.float32)                 # NHWC instead of NCHW
+    expected = r"expected input \(N, 1, 28, 28\), got \(8, 28, 28, 1\)"
     for method in (ae.encode, ae.reconstruct, ae.features):
-        with pytest.raises(ValueError, match=r"expected input \(N, 1, 28, 28\), got \(8, 28, 28, 1\)"):
+        with pytest.raises(ValueError, match=expected):
             method(X)
     with pytest.raises(ValueError, match=r"expected input \(N, 1, 28, 28\)"):
         ae.fit(X, epochs=1, verbose=False)
