@@ -25,21 +25,16 @@ import numpy as np
 from scratchnet import plot
 from scratchnet.cluster import DEC, KMeans
 from scratchnet.datasets import FASHION_MNIST_CLASSES, flatten
-from scratchnet.metrics import (adjusted_rand_score, clustering_accuracy,
-                                normalized_mutual_info_score, purity_score)
 from scratchnet.models import Autoencoder, dense_autoencoder
-from scratchnet.pipeline import aggregate, example_parser, format_table, load_images, timer, \
-    write_json
+from scratchnet.pipeline import (aggregate, example_parser, external_scores, format_table,
+                                 load_images, timer, write_json)
 
 COLUMNS = ("acc", "nmi", "ari", "purity", "seconds")
 
 
 def _scores(y, labels, seconds):
     """External scores only: silhouette and Dunn are O(N²) on 70,000 codes."""
-    return {"acc": float(clustering_accuracy(y, labels)),
-            "nmi": float(normalized_mutual_info_score(y, labels)),
-            "ari": float(adjusted_rand_score(y, labels)),
-            "purity": float(purity_score(y, labels)), "seconds": seconds}
+    return dict(external_scores(y, labels), seconds=seconds)
 
 
 def _pretrain(args, X, seed):

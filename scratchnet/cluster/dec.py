@@ -227,6 +227,27 @@ class DEC:
     n_iter_ : int
         Training steps taken.
     optimizer_ : Optimizer
+
+    Notes
+    -----
+    The loop is DEC-keras's: K-means on the codes gives :math:`\mu` and the first labels; at
+    every step :math:`t` with :math:`t \bmod` ``update_interval`` :math:`= 0` the whole data is
+    encoded, :math:`Q`, :math:`P` and the labels recomputed, and training stops if the fraction
+    of changed labels is below ``tol`` (never at :math:`t = 0`); otherwise one batch of
+    :math:`(x, P)` makes a gradient step on :math:`KL(P \| Q)` (:class:`ClusteringLayer`,
+    then the encoder's ``backward``). Batches walk through a fresh permutation on every pass,
+    so a resumed run sees exactly the batches an uninterrupted one would.
+
+    Examples
+    --------
+    >>> from scratchnet.nn import Dense, Sequential
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.concatenate([rng.normal(-3, 1, (50, 4)), rng.normal(3, 1, (50, 4))])
+    >>> dec = DEC(Sequential([Dense(4, 2, random_state=1)]), 2, update_interval=10,
+    ...           max_iter=50, n_init=2, random_state=0, verbose=False)
+    >>> labels = dec.fit(X.astype(np.float32)).labels_
+    >>> bool((labels[:50] != labels[50:]).all())
+    True
     """
 
     def __init__(self, encoder, n_clusters, alpha=1.0, update_interval=140, tol=1e-3,
@@ -370,49 +391,57 @@ class DEC:
     def save_checkpoint(self, path, iteration, p, labels):
         """Write the state of a run at a refresh to one ``.npz`` (atomic: temp file + rename).
 
-        Keys: ``encoder.<i>``/``decoder.<i>`` (weights in ``parameters()`` order), ``mu``,
-        ``optimizer.<slot>.<i>``, ``optimizer_t``, ``iteration``, ``seed``, ``target`` (P),
-        ``labels`` and ``history.<key>``.
+        Keys: ``encoder.<i>`` and, for IDEC, ``decoder.<i>`` (weights in ``parameters()``
+        order), ``mu``, ``optimizer.t`` and ``optimizer.<slot>.<i>`` (its ``state_dict()``),
+        ``iteration``, ``seed``, ``target`` (P), ``labels`` and ``history.<key>``.
         """
-        arrays = {f"encoder.{i}": q.value for i, q in enumerate(self.encoder.parameters())}
-        if self.decoder is not None and self.reconstruction_weight > 0:
-            arrays.update({f"decoder.{i}": q.value
-                           for i, q in enumerate(self.decoder.parameters())})
-        arrays.update(mu=self.clustering_.mu.value, iteration=np.int64(iteration),
-                      seed=np.array(str(self._seed)), target=p, labels=labels,
-                      optimizer_t=np.int64(self.optimizer_.t))
-        for slot in self.optimizer_._slots:
-            arrays.update({f"optimizer.{slot}.{i}": a
-                           for i, a in enumerate(getattr(self.optimizer_, slot))})
+        arrays = {key: q.value for key, q in self._owned()}
+        state = self.optimizer_.state_dict()
+        arrays["optimizer.t"] = np.int64(state.pop("t"))
+        arrays.update({f"optimizer.{slot}.{i}": a for slot, values in state.items()
+                       for i, a in enumerate(values)})
         arrays.update({f"history.{k}": np.asarray(v, dtype=np.float64)
                        for k, v in self.history_.items()})
+        arrays.update(mu=self.clustering_.mu.value, iteration=np.int64(iteration),
+                      seed=np.array(str(self._seed)), target=p, labels=labels)
         _atomic_savez(path, arrays)
 
     def _load(self, path, n):
+        """Restore what :meth:`save_checkpoint` wrote; returns (iteration, P, labels)."""
         with np.load(path, allow_pickle=False) as f:
             data = {k: f[k] for k in f.files}
+        if not {"mu", "target", "iteration", "optimizer.t"} <= set(data):
+            raise ValueError(f"DEC.fit(resume): {path} is not a DEC checkpoint (keys "
+                             f"{sorted(data)[:6]}...)")
+        if data["target"].shape != (n, self.n_clusters):
+            raise ValueError(f"DEC.fit(resume): checkpoint target expected shape "
+                             f"{(n, self.n_clusters)}, got {data['target'].shape} (other data?)")
         self._build(data["mu"])
-        own = [(f"encoder.{i}", q) for i, q in enumerate(self.encoder.parameters())]
-        if self.decoder is not None and self.reconstruction_weight > 0:
-            own += [(f"decoder.{i}", q) for i, q in enumerate(self.decoder.parameters())]
-        for key, q in own:
+        for key, q in self._owned():
             if key not in data or data[key].shape != q.shape:
                 got = data[key].shape if key in data else "nothing"
                 raise ValueError(f"DEC.fit(resume): checkpoint {key} expected shape {q.shape}, "
                                  f"got {got} (a different architecture?)")
             np.copyto(q.value, data[key])
-        if data["target"].shape != (n, self.n_clusters):
-            raise ValueError(f"DEC.fit(resume): checkpoint target expected shape "
-                             f"{(n, self.n_clusters)}, got {data['target'].shape} (other data?)")
-        state = {"t": int(data["optimizer_t"])}
-        for slot in self.optimizer_._slots:
-            state[slot] = [data[f"optimizer.{slot}.{i}"]
-                           for i in range(len(self.optimizer_.params))]
-        self.optimizer_.load_state_dict(state)
+        state = {"t": int(data["optimizer.t"])}
+        for key, a in data.items():
+            parts = key.split(".")
+            if parts[0] == "optimizer" and parts[1] != "t":
+                state.setdefault(parts[1], {})[int(parts[2])] = a
+        self.optimizer_.load_state_dict({k: v if k == "t" else [v[i] for i in sorted(v)]
+                                         for k, v in state.items()})
         self._seed = int(str(data["seed"]))
         self.history_ = {k[len("history."):]: v.tolist() for k, v in data.items()
                          if k.startswith("history.")}
+        self.history_["iteration"] = [int(i) for i in self.history_["iteration"]]
         return int(data["iteration"]), data["target"], data["labels"]
+
+    def _owned(self):
+        """``[(checkpoint key, Parameter)]`` of the networks this run trains."""
+        own = [(f"encoder.{i}", q) for i, q in enumerate(self.encoder.parameters())]
+        if self.reconstruction_weight > 0:
+            own += [(f"decoder.{i}", q) for i, q in enumerate(self.decoder.parameters())]
+        return own
 
     # -- helpers ------------------------------------------------------------------------------
     def _build(self, centers):

@@ -251,3 +251,20 @@ def test_resume_with_another_architecture_is_refused(tmp_path):
     other = Sequential([Dense(20, 8, random_state=0), ReLU(), Dense(8, 3, random_state=1)])
     with pytest.raises(ValueError, match=r"encoder.0 expected shape \(20, 8\), got \(20, 16\)"):
         DEC(other, 4, verbose=False).fit(X, checkpoint=path, resume=True)
+
+
+def test_dec_with_a_convolutional_encoder_ending_in_flatten():
+    from scratchnet.nn import Conv2D, Flatten, MaxPool2D
+    rng = np.random.default_rng(9)
+    y = rng.integers(2, size=64)
+    X = (0.2 * rng.random((64, 1, 8, 8))).astype(np.float32)
+    X[y == 0, :, :4] += 0.8          # bright top half vs bright bottom half
+    X[y == 1, :, 4:] += 0.8
+    enc = Sequential([Conv2D(1, 2, 3, random_state=0), ReLU(), MaxPool2D(2), Flatten(),
+                      Dense(32, 2, random_state=1)])
+    w0 = enc.parameters()[0].value.copy()
+    dec = DEC(enc, 2, update_interval=4, max_iter=12, batch_size=16, n_init=2, random_state=0,
+              verbose=False).fit(X, y)
+    assert clustering_accuracy(y, dec.labels_) >= 0.95
+    assert dec.n_iter_ >= 4 and not np.array_equal(enc.parameters()[0].value, w0)  # trained
+    np.testing.assert_array_equal(dec.predict(X[:10]), dec.labels_[:10])
