@@ -17,8 +17,8 @@ caller) and one M-step finisher, ``_finish_m_step``, so the tests can hold them 
     lloyd_iter_*(X, centers_old, centers_new, weight_in_clusters, labels, center_shift, ...)
 
 The Numba kernel reads each row of X exactly once per iteration: it computes the row's k dot
-products (two rows at a time, so each center value loaded from cache serves two rows), picks the
-nearest center and adds the row into that center's running sum while the row is still in L1.
+products (four rows at a time, so each center value loaded from cache serves four rows), picks
+the nearest center and adds the row into that center's running sum while it is still in L1.
 Each thread owns a slice of rows and its own partial sums (float64, so summing tens of thousands
 of float32 rows loses nothing); the slices are reduced at the end. The whole iteration runs in
 Numba threads; BLAS is not called, so the two thread pools never compete for the cores.
@@ -94,29 +94,60 @@ def lloyd_iter_reference(X, centers_old, centers_new, weight_in_clusters, labels
 # ---------------------------------------------------------------------------------------------
 
 @njit(fastmath=_FASTMATH, cache=True, nogil=True)
-def _nearest_two(X, i, i2, centers, centers_sq):
-    """Nearest center of rows i and i2 of X (i2 may equal i for an odd tail)."""
+def _nearest_four(X, i, centers, centers_sq):
+    """Nearest center of rows i, i+1, i+2, i+3 of X: each center value loaded serves 4 rows."""
     k, d = centers.shape
-    best1 = np.inf
-    best2 = np.inf
-    j1 = 0
-    j2 = 0
+    best0 = best1 = best2 = best3 = np.inf
+    j0 = j1 = j2 = j3 = 0
     for j in range(k):
-        dot1 = X.dtype.type(0)  # accumulate in X's dtype, as the GEMM of the reference does
+        dot0 = X.dtype.type(0)  # accumulate in X's dtype, as the GEMM of the reference does
+        dot1 = X.dtype.type(0)
         dot2 = X.dtype.type(0)
+        dot3 = X.dtype.type(0)
         for f in range(d):
             c = centers[j, f]
-            dot1 += X[i, f] * c
-            dot2 += X[i2, f] * c
-        dist1 = centers_sq[j] - (dot1 + dot1)
-        dist2 = centers_sq[j] - (dot2 + dot2)
-        if dist1 < best1:  # strict: the first of equal distances wins, like argmin
-            best1 = dist1
-            j1 = j
-        if dist2 < best2:
-            best2 = dist2
-            j2 = j
-    return j1, j2
+            dot0 += X[i, f] * c
+            dot1 += X[i + 1, f] * c
+            dot2 += X[i + 2, f] * c
+            dot3 += X[i + 3, f] * c
+        # strict <: the first of equal distances wins, like argmin
+        dist = centers_sq[j] - (dot0 + dot0)
+        if dist < best0:
+            best0, j0 = dist, j
+        dist = centers_sq[j] - (dot1 + dot1)
+        if dist < best1:
+            best1, j1 = dist, j
+        dist = centers_sq[j] - (dot2 + dot2)
+        if dist < best2:
+            best2, j2 = dist, j
+        dist = centers_sq[j] - (dot3 + dot3)
+        if dist < best3:
+            best3, j3 = dist, j
+    return j0, j1, j2, j3
+
+
+@njit(fastmath=_FASTMATH, cache=True, nogil=True)
+def _nearest_one(X, i, centers, centers_sq):
+    """Nearest center of row i of X (the tail after the groups of four)."""
+    k, d = centers.shape
+    best = np.inf
+    best_j = 0
+    for j in range(k):
+        dot = X.dtype.type(0)
+        for f in range(d):
+            dot += X[i, f] * centers[j, f]
+        dist = centers_sq[j] - (dot + dot)
+        if dist < best:
+            best, best_j = dist, j
+    return best_j
+
+
+@njit(fastmath=_FASTMATH, cache=True, nogil=True)
+def _add_row(X, i, j, labels, sums, counts):
+    labels[i] = j
+    counts[j] += 1
+    for f in range(X.shape[1]):
+        sums[j, f] += X[i, f]
 
 
 @njit(parallel=True, fastmath=_FASTMATH, cache=True, nogil=True)
@@ -127,39 +158,36 @@ def _assign_and_sum(X, centers, centers_sq, labels, partial_sums, partial_counts
     OUT: labels (n,) int32; partial_sums (T, k, d) float64 and partial_counts (T, k) int64,
     one slice per task t, each covering rows [t n / T, (t + 1) n / T).
     """
-    n, d = X.shape
+    n = X.shape[0]
     n_tasks = partial_sums.shape[0]
     for t in prange(n_tasks):  # each task writes only its own rows and its own partial slice
         sums = partial_sums[t]
         counts = partial_counts[t]
         sums[:] = 0.0
         counts[:] = 0
-        start = t * n // n_tasks
         stop = (t + 1) * n // n_tasks
-        for i in range(start, stop, 2):
-            i2 = min(i + 1, stop - 1)
-            j1, j2 = _nearest_two(X, i, i2, centers, centers_sq)
-            labels[i] = j1
-            counts[j1] += 1
-            for f in range(d):
-                sums[j1, f] += X[i, f]
-            if i2 != i:
-                labels[i2] = j2
-                counts[j2] += 1
-                for f in range(d):
-                    sums[j2, f] += X[i2, f]
+        i = t * n // n_tasks
+        while i + 4 <= stop:
+            j0, j1, j2, j3 = _nearest_four(X, i, centers, centers_sq)
+            _add_row(X, i, j0, labels, sums, counts)  # the rows are still in L1
+            _add_row(X, i + 1, j1, labels, sums, counts)
+            _add_row(X, i + 2, j2, labels, sums, counts)
+            _add_row(X, i + 3, j3, labels, sums, counts)
+            i += 4
+        for i in range(i, stop):
+            _add_row(X, i, _nearest_one(X, i, centers, centers_sq), labels, sums, counts)
 
 
 @njit(parallel=True, fastmath=_FASTMATH, cache=True, nogil=True)
 def _assign(X, centers, centers_sq, labels):
     """E-step only. IN: X, centers, centers_sq.  OUT: labels (n,) int32."""
     n = X.shape[0]
-    for p in prange((n + 1) // 2):
-        i = 2 * p
-        i2 = min(i + 1, n - 1)
-        j1, j2 = _nearest_two(X, i, i2, centers, centers_sq)
-        labels[i] = j1
-        labels[i2] = j2
+    for p in prange(n // 4):
+        i = 4 * p
+        labels[i], labels[i + 1], labels[i + 2], labels[i + 3] = _nearest_four(
+            X, i, centers, centers_sq)
+    for i in range(n - n % 4, n):
+        labels[i] = _nearest_one(X, i, centers, centers_sq)
 
 
 @njit(parallel=True, fastmath=_FASTMATH, cache=True, nogil=True)

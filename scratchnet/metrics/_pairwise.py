@@ -67,41 +67,47 @@ class SortedByLabel:
         self.order = np.argsort(codes, kind="stable")
         self.X = np.ascontiguousarray(X[self.order])
         self.codes = np.ascontiguousarray(codes[self.order]).astype(np.int64)
-        mean = self.X.mean(axis=0, dtype=np.float64)
-        self.Xc = np.ascontiguousarray((self.X - mean).astype(X.dtype))
-        Xc64 = self.Xc.astype(np.float64)
-        self.sq = np.einsum("if,if->i", Xc64, Xc64)
+        mean = self.X.mean(axis=0, dtype=np.float64).astype(X.dtype)
+        self.Xc = self.X - mean  # any common shift leaves distances alone; rounding is bounded
+        self.sq = np.einsum("if,if->i", self.Xc, self.Xc, dtype=np.float64)
         self.bounds = np.searchsorted(self.codes, np.arange(n_labels + 1)).astype(np.int64)
         self.n, self.d = X.shape
 
-    def map_blocks(self, work, make_state, block=BLOCK, n_workers=None):
-        """Run ``work(i0, j0, G, state)`` on every upper-triangle block, G = Xc[I] @ Xc[J].T.
+    def upper_blocks(self, lo=0, hi=None, block=BLOCK):
+        """The (i0, i1, j0, j1) blocks of the upper triangle of rows/columns [lo, hi)."""
+        hi = self.n if hi is None else hi
+        starts = range(lo, hi, block)
+        return [(i0, min(i0 + block, hi), j0, min(j0 + block, hi))
+                for i0 in starts for j0 in starts if j0 >= i0]
 
-        Blocks are handed out one at a time to ``n_workers`` threads (default: Numba's thread
-        count); each has its own G buffer and its own ``state = make_state()``. Returns the
-        list of states, for the caller to merge.
+    def map_blocks(self, work, make_state, A=None, tasks=None, n_workers=None):
+        """Run ``work(i0, j0, G, state)`` on blocks, G = A[i0:i1] @ A[j0:j1].T.
+
+        ``A`` defaults to the centered rows ``Xc``, ``tasks`` to ``upper_blocks()``. Blocks are
+        handed out one at a time to ``n_workers`` threads (default: Numba's thread count); each
+        has its own G buffer and its own ``state = make_state()``. Returns the list of states,
+        for the caller to merge.
         """
-        n = self.n
-        starts = range(0, n, block)
-        pairs = [(i0, j0) for i0 in starts for j0 in starts if j0 >= i0]
-        n_workers = max(1, min(n_workers or get_num_threads(), len(pairs)))
+        A = self.Xc if A is None else A
+        tasks = self.upper_blocks() if tasks is None else tasks
+        n_workers = max(1, min(n_workers or get_num_threads(), len(tasks)))
         states = [make_state() for _ in range(n_workers)]
-        next_pair = iter(pairs)
+        size = max([(i1 - i0) * (j1 - j0) for i0, i1, j0, j1 in tasks], default=0)
+        next_task = iter(tasks)
         lock = threading.Lock()
         errors = []
 
         def worker(state):
-            buf = np.empty(min(block, n) ** 2, dtype=self.Xc.dtype)
+            buf = np.empty(size, dtype=A.dtype)
             try:
                 while True:
                     with lock:
-                        pair = next(next_pair, None)
-                    if pair is None:
+                        task = next(next_task, None)
+                    if task is None:
                         return
-                    i0, j0 = pair
-                    i1, j1 = min(i0 + block, n), min(j0 + block, n)
+                    i0, i1, j0, j1 = task
                     G = buf[: (i1 - i0) * (j1 - j0)].reshape(i1 - i0, j1 - j0)
-                    np.dot(self.Xc[i0:i1], self.Xc[j0:j1].T, out=G)
+                    np.dot(A[i0:i1], A[j0:j1].T, out=G)
                     work(i0, j0, G, state)
             except BaseException as exc:  # re-raised in the calling thread
                 errors.append(exc)

@@ -20,7 +20,7 @@ def _data(seed, n=300, d=6, k=4, dtype=np.float64):
 def small_blocks(monkeypatch):
     """Blocks of 64 rows, so a few hundred samples exercise many off-diagonal blocks."""
     monkeypatch.setattr(_pairwise, "BLOCK", 64)
-    monkeypatch.setattr(_pairwise.SortedByLabel.map_blocks, "__defaults__", (64, None))
+    monkeypatch.setattr(_pairwise.SortedByLabel.upper_blocks, "__defaults__", (0, None, 64))
 
 
 def _brute_dunn(X, y):

@@ -1,0 +1,166 @@
+"""Speed of scratchnet's K-means, silhouette, Dunn index and assignment solver against their
+references (scikit-learn, scipy, plain NumPy), side by side in one process, on real data.
+
+    python benchmarks/bench_cluster.py [--repeats 3] [--quick]
+
+K-means runs on all 70,000 Fashion-MNIST images (float32 in [0, 1], 784 features), k = 10,
+n_init = 1, both sides from the same k-means++ centers, default tol, and is compared per Lloyd
+iteration (fit time / n_iter_). Silhouette and Dunn run on the 10,000 test images with their
+true labels. Every timing is the median of several repeats, ours and the reference alternating
+so that load from other processes hits both alike; JIT compilation is done before timing; both
+sides get the same 2 threads (threadpoolctl for scikit-learn and BLAS, Numba's thread count for
+ours). ``--quick`` uses 10,000 images for K-means and 3,000 for the rest (a smoke run).
+"""
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import numba  # noqa: E402
+
+from scratchnet.cluster import KMeans, kmeans_plusplus  # noqa: E402
+from scratchnet.datasets import load_fashion_mnist  # noqa: E402
+from scratchnet.metrics import (clustering_accuracy, dunn_index,  # noqa: E402
+                                linear_sum_assignment, normalized_mutual_info_score,
+                                silhouette_score)
+
+N_THREADS = 2
+
+
+def _load():
+    Xtr, ytr = load_fashion_mnist("train", download=False)
+    Xte, yte = load_fashion_mnist("test", download=False)
+    to_float = lambda X: (X.reshape(len(X), -1).astype(np.float32) / np.float32(255))  # noqa
+    return to_float(Xtr), ytr, to_float(Xte), yte
+
+
+def _alternate(ours, ref, repeats):
+    """Run ours and ref alternately; return (median ours, median ref, last results)."""
+    t_ours, t_ref = [], []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        r_ours = ours()
+        t_ours.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        r_ref = ref()
+        t_ref.append(time.perf_counter() - t)
+    return float(np.median(t_ours)), float(np.median(t_ref)), r_ours, r_ref
+
+
+def _dunn_numpy(X, labels):
+    """Reference: plain NumPy, one distance block per pair of clusters (upper triangle)."""
+    groups = [X[labels == c] for c in np.unique(labels)]
+    sq = [np.einsum("if,if->i", g, g) for g in groups]
+    min_inter, max_intra = np.inf, 0.0
+    for a in range(len(groups)):
+        for b in range(a, len(groups)):
+            d2 = sq[a][:, None] + sq[b][None, :] - 2 * (groups[a] @ groups[b].T)
+            if a == b:
+                max_intra = max(max_intra, float(d2.max()))
+            else:
+                min_inter = min(min_inter, float(np.maximum(d2, 0).min()))
+    return np.sqrt(min_inter) / np.sqrt(max_intra)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    from scipy.optimize import linear_sum_assignment as scipy_lsa
+    from sklearn.cluster import KMeans as SkKMeans
+    from sklearn.metrics import silhouette_score as sk_silhouette
+
+    numba.set_num_threads(N_THREADS)
+    Xtr, ytr, Xte, yte = _load()
+    X70 = np.concatenate([Xtr, Xte])
+    y70 = np.concatenate([ytr, yte])
+    X10, y10 = Xte, yte
+    if args.quick:
+        X70, y70, X10, y10 = X70[:10_000], y70[:10_000], X10[:3000], y10[:3000]
+    rows = []
+
+    # warm-up: compile every kernel once on a small slice (same dtypes as the timed runs)
+    KMeans(10, n_init=1, random_state=0).fit(X70[:500])
+    silhouette_score(X10[:300], y10[:300])
+    dunn_index(X10[:300], y10[:300])
+    linear_sum_assignment(np.random.default_rng(0).uniform(size=(20, 20)))
+
+    # --- K-means ----------------------------------------------------------------------------
+    init = kmeans_plusplus(X70 - X70.mean(axis=0), 10, np.random.default_rng(0)) + X70.mean(0)
+    fits = {}
+
+    def ours_km():
+        fits["ours"] = KMeans(10, init=init, n_init=1).fit(X70)
+
+    def ref_km():
+        with threadpool_limits(limits=N_THREADS):
+            fits["ref"] = SkKMeans(10, init=init, n_init=1).fit(X70)
+
+    times_o, times_r = [], []
+    for _ in range(args.repeats):
+        t = time.perf_counter()
+        ours_km()
+        times_o.append((time.perf_counter() - t) / fits["ours"].n_iter_)
+        t = time.perf_counter()
+        ref_km()
+        times_r.append((time.perf_counter() - t) / fits["ref"].n_iter_)
+    o, r = fits["ours"], fits["ref"]
+    same = np.array_equal(o.labels_, r.labels_)
+    rows.append((f"K-means {X70.shape[0]}x784 f32, k=10, per iteration "
+                 f"({o.n_iter_} vs {r.n_iter_} it.)", np.median(times_o), np.median(times_r),
+                 0.7, "scikit-learn"))
+    print(f"k-means: n_iter ours {o.n_iter_} / sklearn {r.n_iter_}; labels identical: {same}; "
+          f"inertia ours {o.inertia_:.6g} / sklearn {r.inertia_:.6g} "
+          f"(rel. diff {abs(o.inertia_ / r.inertia_ - 1):.1e}); accuracy "
+          f"{clustering_accuracy(y70, o.labels_):.4f}, NMI "
+          f"{normalized_mutual_info_score(y70, o.labels_):.4f}", flush=True)
+
+    # --- silhouette -------------------------------------------------------------------------
+    def ref_sil():
+        with threadpool_limits(limits=N_THREADS):
+            return sk_silhouette(X10, y10)
+
+    to, tr, so, sr = _alternate(lambda: silhouette_score(X10, y10), ref_sil, args.repeats)
+    rows.append((f"silhouette {X10.shape[0]}x784 f32", to, tr, 0.5, "scikit-learn"))
+    print(f"silhouette: ours {so:.8f} / sklearn {sr:.8f} (diff {abs(so - sr):.1e})", flush=True)
+
+    # --- Dunn -------------------------------------------------------------------------------
+    def ref_dunn():
+        with threadpool_limits(limits=N_THREADS):
+            return _dunn_numpy(X10, y10)
+
+    to, tr, do, dr = _alternate(lambda: dunn_index(X10, y10), ref_dunn, args.repeats)
+    rows.append((f"Dunn {X10.shape[0]}x784 f32", to, tr, 0.5, "NumPy per cluster pair"))
+    print(f"dunn: ours (exact) {do:.8f} / NumPy float32 reference {dr:.8f}", flush=True)
+
+    # --- assignment -------------------------------------------------------------------------
+    for n, reps in ((1000, max(5, args.repeats)), (3000, args.repeats)):
+        if args.quick and n == 3000:
+            continue
+        cost = np.random.default_rng(n).uniform(size=(n, n))
+        to, tr, (ro, co), (rr, cr) = _alternate(lambda: linear_sum_assignment(cost),
+                                                lambda: scipy_lsa(cost), reps)
+        assert cost[ro, co].sum() == cost[rr, cr].sum() or np.isclose(
+            cost[ro, co].sum(), cost[rr, cr].sum(), rtol=1e-12)
+        rows.append((f"assignment {n}x{n} f64", to, tr, 1.5, "scipy"))
+
+    print()
+    print(f"{'work':58s} {'ours s':>9s} {'ref s':>9s} {'ratio':>6s} {'target':>7s}  verdict"
+          f"   (reference)")
+    for name, to, tr, target, ref in rows:
+        ratio = to / tr
+        verdict = "met" if ratio <= target else f"MISSED by {ratio / target:.2f}x"
+        print(f"{name:58s} {to:9.4f} {tr:9.4f} {ratio:6.2f} {'<= ' + str(target):>7s}  "
+              f"{verdict}   ({ref})")
+    print(f"\n{N_THREADS} threads each side; medians of {args.repeats}+ repeats; numba "
+          f"{numba.__version__}, threading layer {numba.threading_layer()}")
+
+
+if __name__ == "__main__":
+    main()
