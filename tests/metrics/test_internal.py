@@ -77,6 +77,18 @@ def test_dunn_equals_brute_force_and_is_scale_invariant(dtype, small_blocks):
         assert dunn_index(other, y) == pytest.approx(_brute_dunn(other, y), rel=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_dunn_exact_in_high_dimension(dtype, small_blocks):
+    """d > 64: the smallest gap goes through the projected lower bound and its pruning."""
+    rng = np.random.default_rng(20)
+    base = rng.uniform(size=(5, 150))
+    y = rng.integers(5, size=300)
+    X = (base[y] + 0.3 * rng.uniform(size=(300, 150))).astype(dtype)
+    X[10] = X[200] + dtype(1e-3)  # a very close pair, likely in different clusters
+    for labels in (y, np.roll(y, 7)):
+        assert dunn_index(X, labels) == pytest.approx(_brute_dunn(X, labels), rel=1e-12)
+
+
 def test_dunn_degenerate_diameter_is_inf():
     X = np.array([[0.0, 0.0], [0.0, 0.0], [3.0, 4.0]])
     assert dunn_index(X, [0, 0, 1]) == np.inf
@@ -86,11 +98,13 @@ def test_dunn_degenerate_diameter_is_inf():
 def test_bad_input(f):
     X = np.random.default_rng(0).normal(size=(10, 3))
     y = np.arange(10) % 3
-    with pytest.raises(ValueError, match=r"expected X of shape \(n_samples, n_features\), got \(10,\)"):
+    with pytest.raises(ValueError,
+                       match=r"expected X of shape \(n_samples, n_features\), got \(10,\)"):
         f(X[:, 0], y)
     with pytest.raises(ValueError, match=r"got \(10, 3, 1\)"):
         f(X[..., None], y)
-    with pytest.raises(ValueError, match=r"expected labels of shape \(10,\) to match X, got \(9,\)"):
+    with pytest.raises(ValueError,
+                       match=r"expected labels of shape \(10,\) to match X, got \(9,\)"):
         f(X, y[:9])
     with pytest.raises(ValueError, match="expected at least 2 distinct labels, got 1"):
         f(X, np.zeros(10))
