@@ -33,9 +33,10 @@ def test_conv_kernels_match_reference(backend, H, W, k, s, padding, dtype, tol):
     Wo, pl, pr = conv_output_size(W, k, s, padding)
     pads = (pt, pb, pl, pr)
     x = rng.standard_normal((3, 5, H, W)).astype(dtype)
-    w = rng.standard_normal((4, 5, k, k)).astype(dtype)
-    b = rng.standard_normal(4).astype(dtype)
-    g = rng.standard_normal((3, 4, Ho, Wo)).astype(dtype)
+    F_out = 3 if k % 2 else 4  # odd and even channel counts: the kernels block channels by 2
+    w = rng.standard_normal((F_out, 5, k, k)).astype(dtype)
+    b = rng.standard_normal(F_out).astype(dtype)
+    g = rng.standard_normal((3, F_out, Ho, Wo)).astype(dtype)
     backend("reference")
     ref = _all_three(x, w, b, g, s, pads)
     backend("numba")

@@ -163,34 +163,56 @@ def _tap(P, s, Wq, c, ky, kx, j0, m):
 
 
 @njit(cache=True, nogil=True)
+def _taps_forward_one(P, w, b, f, s, Wq, j0, m, A):
+    """One output channel f of :func:`_taps_forward` over grid entries j0:j0+m."""
+    C, kh, kw = w.shape[1], w.shape[2], w.shape[3]
+    a = A[f, j0:j0 + m]
+    a[:] = b[f]
+    for c in range(C):
+        for ky in range(kh):
+            for kx in range(kw):
+                p0 = _tap(P, s, Wq, c, ky, kx, j0, m)
+                w0 = w[f, c, ky, kx]
+                for i in range(m):
+                    a[i] += w0 * p0[i]
+
+
+@njit(cache=True, nogil=True)
 def _taps_forward(P, w, b, s, Wq, L, A):  # P, w, b: IN   A: OUT (F, >= L)
     """A[f, j] = b[f] + sum_{c,ky,kx} w[f,c,ky,kx] P[c·s² + ry·s + rx, j + qy·Wq + qx].
 
-    Three taps of a kernel row per pass: 3 FMAs per store instead of 1.
+    Register blocking: two output channels and three taps of a kernel row per pass, so each
+    loaded input value feeds 2 FMAs and each accumulator store follows 3 (the loop is bound by
+    loads and stores, not arithmetic). An odd last channel, and kernels whose width is not a
+    multiple of 3, take the plain one-tap loop.
     """
     F, C, kh, kw = w.shape
     for j0 in range(0, L, _CHUNK):
         m = min(_CHUNK, L - j0)
-        for f in range(F):
-            a = A[f, j0:j0 + m]
-            a[:] = b[f]
+        if kw % 3:
+            for f in range(F):
+                _taps_forward_one(P, w, b, f, s, Wq, j0, m, A)
+            continue
+        for f0 in range(0, F - 1, 2):
+            a = A[f0, j0:j0 + m]
+            a1 = A[f0 + 1, j0:j0 + m]
+            a[:] = b[f0]
+            a1[:] = b[f0 + 1]
             for c in range(C):
                 for ky in range(kh):
-                    kx = 0
-                    while kx + 3 <= kw:
+                    for kx in range(0, kw, 3):
                         p0 = _tap(P, s, Wq, c, ky, kx, j0, m)
                         p1 = _tap(P, s, Wq, c, ky, kx + 1, j0, m)
                         p2 = _tap(P, s, Wq, c, ky, kx + 2, j0, m)
-                        w0, w1, w2 = w[f, c, ky, kx], w[f, c, ky, kx + 1], w[f, c, ky, kx + 2]
+                        w0, w1, w2 = w[f0, c, ky, kx], w[f0, c, ky, kx + 1], w[f0, c, ky, kx + 2]
+                        v0, v1 = w[f0 + 1, c, ky, kx], w[f0 + 1, c, ky, kx + 1]
+                        v2 = w[f0 + 1, c, ky, kx + 2]
                         for i in range(m):
-                            a[i] += w0 * p0[i] + w1 * p1[i] + w2 * p2[i]
-                        kx += 3
-                    while kx < kw:
-                        p0 = _tap(P, s, Wq, c, ky, kx, j0, m)
-                        w0 = w[f, c, ky, kx]
-                        for i in range(m):
-                            a[i] += w0 * p0[i]
-                        kx += 1
+                            x0, x1, x2 = p0[i], p1[i], p2[i]
+                            a[i] += w0 * x0 + w1 * x1 + w2 * x2
+                            a1[i] += v0 * x0 + v1 * x1 + v2 * x2
+        if F % 2:
+            _taps_forward_one(P, w, b, F - 1, s, Wq, j0, m, A)
 
 
 @njit(cache=True, nogil=True)
