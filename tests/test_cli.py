@@ -1,0 +1,237 @@
+"""The ``scratchnet`` command line: every subcommand on tiny data, resuming an interrupted
+``train``, repeatability with ``--seed``, and clear errors for bad input.
+
+Most tests call ``main(argv)`` in this process (fast); two run ``python -m scratchnet`` as a
+user would, to check the exit status and the message on stderr.
+"""
+import configparser
+import csv
+import importlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+from scratchnet.cli import main
+from scratchnet.models import Autoencoder
+
+REPO = Path(__file__).resolve().parents[1]
+N = 160  # Fashion-MNIST images used by the train/cluster tests
+
+
+def _weights(path):
+    return [p.value for p in Autoencoder.load(path).model.parameters()]
+
+
+def _read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _train_argv(data_dir, out, epochs):
+    return ["train", "--dataset", "fashion-mnist", "--data-dir", str(data_dir), "--limit",
+            str(N), "--epochs", str(epochs), "--seed", "1", "--out", str(out), "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def trained(fashion_mnist_dir, tmp_path_factory):
+    """A 2-epoch run of the default model on 160 Fashion-MNIST images."""
+    out = tmp_path_factory.mktemp("train") / "run"
+    argv = _train_argv(fashion_mnist_dir, out, epochs=2)
+    assert main(argv) == 0
+    return out, argv
+
+
+# ---- train --------------------------------------------------------------------------------
+
+@pytest.mark.realdata
+def test_train_writes_checkpoint_config_and_figures(trained):
+    out, _ = trained
+    config = json.loads((out / "train.json").read_text())
+    assert config["model"] == "mnist-conv" and config["seed"] == 1 and config["limit"] == N
+    ae = Autoencoder.load(out / "model.npz")
+    assert ae.code_shape == (2, 7, 7) and len(ae.history_["loss"]) == 2
+    assert len(ae.history_["val_loss"]) == 2
+    assert ae.optimizer_ is not None and ae.optimizer_.t > 0   # optimizer state saved
+    for name in ("loss_curves.png", "reconstructions.png", "metrics.json"):
+        assert (out / name).is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_interrupted_train_resumes_from_the_right_epoch(fashion_mnist_dir, tmp_path, capsys):
+    # "Interrupted" after 2 of 3 epochs, then resumed; against 3 epochs in one go.
+    assert main(_train_argv(fashion_mnist_dir, tmp_path / "short", epochs=2)) == 0
+    assert main(_train_argv(fashion_mnist_dir, tmp_path / "straight", epochs=3)) == 0
+    capsys.readouterr()
+    argv_resume = ["train", "--out", str(tmp_path / "short"), "--epochs", "3", "--resume",
+                   "--quiet"]
+    assert main(argv_resume) == 0
+    assert "resuming mnist-conv at epoch 3 of 3" in capsys.readouterr().out
+    resumed, straight = tmp_path / "short" / "model.npz", tmp_path / "straight" / "model.npz"
+    assert Autoencoder.load(resumed).history_ == Autoencoder.load(straight).history_
+    assert all(np.array_equal(a, b) for a, b in zip(_weights(resumed), _weights(straight)))
+    # Resuming a finished run does nothing and says so.
+    assert main(argv_resume) == 0
+    assert "already has 3 epochs" in capsys.readouterr().out
+
+
+@pytest.mark.realdata
+def test_train_refuses_to_overwrite_and_to_resume_nothing(trained, tmp_path, capsys):
+    out, argv = trained
+    assert main(argv) == 2
+    assert "exists; continue it with --resume" in capsys.readouterr().err
+    assert main(["train", "--out", str(tmp_path / "none"), "--resume"]) == 2
+    assert "no checkpoint in" in capsys.readouterr().err
+
+
+@pytest.mark.realdata
+def test_train_rejects_a_model_that_does_not_fit_the_images(fashion_mnist_dir, tmp_path,
+                                                             capsys):
+    argv = ["train", "--dataset", "fashion-mnist", "--data-dir", str(fashion_mnist_dir),
+            "--limit", "20", "--model", "cifar-conv", "--out", str(tmp_path)]
+    assert main(argv) == 2
+    assert "'cifar-conv' expects images (3, 32, 32), got (1, 28, 28)" in capsys.readouterr().err
+
+
+# ---- cluster and evaluate -----------------------------------------------------------------
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_cluster_writes_labels_codes_figures_and_repeats(trained, tmp_path):
+    out, _ = trained
+    argv = ["cluster", str(out), "--k", "4", "--n-init", "2", "--limit", str(N), "--quiet"]
+    assert main(argv + ["--out", str(tmp_path / "a")]) == 0
+    rows = _read_csv(tmp_path / "a" / "labels.csv")
+    assert len(rows) == N and list(rows[0]) == ["index", "cluster", "label"]
+    clusters = np.array([int(r["cluster"]) for r in rows])
+    assert set(clusters) == {0, 1, 2, 3}
+    assert np.load(tmp_path / "a" / "codes.npy").shape == (N, 98)
+    metrics = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    assert metrics["k"] == 4 and -1 <= metrics["scores"]["silhouette"] <= 1
+    assert sum(c["size"] for c in metrics["composition"]) == N
+    for png in ("clusters_contact_sheet.png", "confusion_matrix.png", "decoded_centroids.png",
+                "codes_scatter.png"):
+        assert (tmp_path / "a" / png).stat().st_size > 0
+
+    assert main(argv + ["--out", str(tmp_path / "b"), "--format", "npy"]) == 0
+    assert np.array_equal(np.load(tmp_path / "b" / "labels.npy"), clusters)   # same seed
+    truth = np.load(tmp_path / "b" / "true_labels.npy")
+    assert np.array_equal(truth, [int(r["label"]) for r in rows])
+
+
+@pytest.mark.realdata
+def test_evaluate_agrees_with_scikit_learn_and_with_cluster(trained, tmp_path, capsys):
+    out, _ = trained
+    main(["cluster", str(out), "--k", "5", "--n-init", "2", "--limit", str(N), "--quiet",
+          "--out", str(tmp_path)])
+    rows = _read_csv(tmp_path / "labels.csv")
+    pred = np.array([int(r["cluster"]) for r in rows])
+    truth = np.array([int(r["label"]) for r in rows])
+    assert main(["evaluate", str(tmp_path / "labels.csv"), "--features",
+                 str(tmp_path / "codes.npy"), "--out", str(tmp_path / "ev.json")]) == 0
+    scores = json.loads((tmp_path / "ev.json").read_text())["scores"]
+    assert scores["nmi"] == pytest.approx(normalized_mutual_info_score(truth, pred), abs=1e-10)
+    assert scores["ari"] == pytest.approx(adjusted_rand_score(truth, pred), abs=1e-10)
+    clustered = json.loads((tmp_path / "metrics.json").read_text())["scores"]
+    for key in ("silhouette", "dunn", "acc", "nmi", "ari", "purity"):
+        assert scores[key] == pytest.approx(clustered[key], rel=1e-12), key
+
+    # .npy labels with a separate truth file; external scores only.
+    np.save(tmp_path / "pred.npy", pred)
+    np.save(tmp_path / "truth.npy", truth)
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "pred.npy"), "--truth",
+                 str(tmp_path / "truth.npy")]) == 0
+    printed = capsys.readouterr().out
+    assert f"acc {scores['acc']:.4f}" in printed and "silhouette" not in printed
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--truth", "truth.npy"], "--truth has 4 rows, the labels 5"),
+    ([], "nothing to score against"),
+    (["--features", "missing.npy"], "no such file"),
+])
+def test_evaluate_errors(tmp_path, capsys, args, message):
+    np.save(tmp_path / "pred.npy", np.array([0, 1, 0, 1, 1]))
+    np.save(tmp_path / "truth.npy", np.array([0, 1, 0, 1]))
+    args = [str(tmp_path / a) if a.endswith(".npy") else a for a in args]
+    assert main(["evaluate", str(tmp_path / "pred.npy"), *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+# ---- cluster-images -----------------------------------------------------------------------
+
+@pytest.fixture
+def image_folder(tmp_path):
+    """18 noisy 40×40 PNGs: 6 mostly red, 6 mostly green, 6 mostly blue; plus a text file."""
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i in range(18):
+        a = rng.integers(0, 60, size=(40, 40, 3)).astype(np.uint8)
+        a[..., i % 3] += 180
+        Image.fromarray(a).save(folder / f"img_{i:02d}.png")
+    (folder / "notes.txt").write_text("not an image")
+    return folder
+
+
+def test_cluster_images_separates_the_colours_and_repeats(image_folder, tmp_path):
+    argv = ["cluster-images", str(image_folder), "--k", "3", "--epochs", "3", "--n-init", "3",
+            "--quiet"]
+    assert main(argv + ["--out", str(tmp_path / "a")]) == 0
+    rows = _read_csv(tmp_path / "a" / "clusters.csv")
+    assert [Path(r["path"]).name for r in rows] == [f"img_{i:02d}.png" for i in range(18)]
+    clusters = [int(r["cluster"]) for r in rows]
+    assert adjusted_rand_score([i % 3 for i in range(18)], clusters) == 1.0
+    assert sorted(p.name for p in (tmp_path / "a").glob("cluster_*.png")) == \
+        ["cluster_00.png", "cluster_01.png", "cluster_02.png"]
+    metrics = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    assert sorted(metrics["sizes"]) == [6, 6, 6] and metrics["n"] == 18
+    assert main(argv + ["--out", str(tmp_path / "b")]) == 0
+    assert _read_csv(tmp_path / "b" / "clusters.csv") == rows
+
+
+@pytest.mark.parametrize("case, message", [
+    ("missing", "is not a folder"),
+    ("empty", "no readable .png/.jpg/.jpeg image"),
+    ("too_many", "--k must be between 1 and the number of images (18 in"),
+])
+def test_cluster_images_errors(image_folder, tmp_path, capsys, case, message):
+    folder = {"missing": tmp_path / "nope", "empty": tmp_path / "empty",
+              "too_many": image_folder}[case]
+    (tmp_path / "empty").mkdir()
+    k = "19" if case == "too_many" else "2"
+    assert main(["cluster-images", str(folder), "--k", k, "--out", str(tmp_path / "o")]) == 2
+    assert message in capsys.readouterr().err
+
+
+# ---- as a user runs it --------------------------------------------------------------------
+
+def test_python_dash_m_reports_errors_on_stderr_with_status_2(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "scratchnet", "cluster-images",
+                          str(tmp_path / "nope"), "--k", "3", "--out", str(tmp_path / "o")],
+                         capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert run.returncode == 2
+    assert run.stderr.strip() == f"scratchnet cluster-images: error: {tmp_path / 'nope'} " \
+                                 "is not a folder"
+    usage = subprocess.run([sys.executable, "-m", "scratchnet", "--help"], capture_output=True,
+                           text=True, cwd=REPO, timeout=120)
+    assert usage.returncode == 0
+    for command in ("train", "cluster", "evaluate", "cluster-images"):
+        assert command in usage.stdout
+
+
+def test_console_script_points_at_main():
+    cfg = configparser.ConfigParser()
+    cfg.read(REPO / "setup.cfg")
+    (line,) = [s.strip() for s in cfg["options.entry_points"]["console_scripts"].splitlines()
+               if s.strip()]
+    name, target = (s.strip() for s in line.split("="))
+    module, func = target.split(":")
+    assert name == "scratchnet" and getattr(importlib.import_module(module), func) is main
