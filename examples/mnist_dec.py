@@ -82,21 +82,25 @@ def run(args, seed, out):
     results[name] = _scores(y, dec.labels_, t.seconds)
     results[name]["iterations"] = dec.n_iter_
     history = dec.history_
-    if out is not None:
-        _figures(ae, dec, y, out, args.dataset)
-    return results, history
+    figures = _figures(ae, dec, y, out, args.dataset) if out is not None else {}
+    return results, history, figures
 
 
 def _figures(ae, dec, y, out, dataset):
     out = Path(out)
+    paths = {"centroids": out / "decoded_centroids.png", "confusion": out / "confusion_matrix.png",
+             "dec_history": out / "dec_history.png", "loss": out / "ae_loss.png"}
     names = list(FASHION_MNIST_CLASSES) if dataset == "fashion-mnist" else None
     centroids = ae.decode(dec.cluster_centers_).reshape(-1, 1, 28, 28)
-    plot.decoded_centroids(np.clip(centroids, 0, 1), path=out / "decoded_centroids.png")
-    plot.confusion_matrix(y, dec.labels_, path=out / "confusion_matrix.png", class_names=names)
-    if ae.history_["loss"]:
-        plot.loss_curves(ae.history_, path=out / "ae_loss.png", title="Autoencoder pretraining")
+    plot.decoded_centroids(np.clip(centroids, 0, 1), path=paths["centroids"])
+    plot.confusion_matrix(y, dec.labels_, path=paths["confusion"], class_names=names)
     curves = {key: dec.history_[key] for key in ("acc", "nmi", "delta_label")}
-    plot.loss_curves(curves, path=out / "dec_history.png", title="DEC, per target refresh")
+    plot.loss_curves(curves, path=paths["dec_history"], title="DEC, per target refresh")
+    if ae.history_["loss"]:       # empty when the autoencoder came from --ae-cache
+        plot.loss_curves(ae.history_, path=paths["loss"], title="Autoencoder pretraining")
+    else:
+        del paths["loss"]
+    return {k: str(v) for k, v in paths.items()}
 
 
 def main(argv=None):
@@ -118,23 +122,25 @@ def main(argv=None):
                    help="reconstruction weight: > 0 gives IDEC (10 = Guo et al.'s γ = 0.1)")
     args = p.parse_args(argv)
     if args.quick:
-        args.limit, args.epochs, args.n_init = args.limit or 500, min(args.epochs, 1), 2
+        args.limit, args.epochs, args.n_init = args.limit or 400, min(args.epochs, 1), 2
+        args.batch_size = min(args.batch_size, 64)
         args.kmeans_init, args.dec_iters, args.update_interval = 2, 20, 5
     out = Path(args.out or "out/mnist_dec")
 
     with timer() as total:
-        runs, histories = [], []
+        runs, histories, figures = [], [], {}
         for s in range(args.seed, args.seed + args.seeds):
-            res, hist = run(args, s, out if s == args.seed else None)
+            res, hist, figs = run(args, s, out if s == args.seed else None)
             runs.append(res)
             histories.append(hist)
+            figures = figures or figs
     rows = [dict(stage=k, **v) for k, v in (aggregate(runs) if args.seeds > 1
                                            else runs[0]).items()]
     print()
     print(format_table(rows, COLUMNS, title=f"{args.dataset} {args.split} "
                        f"({len(runs)} seed(s)): clustering accuracy by stage"))
     print(f"\nwall time {total.seconds:.1f} s; figures and metrics.json in {out}/")
-    write_json(out / "metrics.json", {"args": vars(args), "runs": runs,
+    write_json(out / "metrics.json", {"args": vars(args), "runs": runs, "figures": figures,
                                       "dec_history": histories, "wall_seconds": total.seconds})
     return 0
 
