@@ -342,7 +342,8 @@ class DEC:
                 if checkpoint is not None:
                     self.save_checkpoint(checkpoint, it, p, labels_last)
             epoch, b = divmod(it, n_batches)
-            order = np.random.default_rng([self._seed, epoch]).permutation(n)
+            if b == 0 or it == start:           # a new pass (or a resumed one): its order
+                order = np.random.default_rng([self._seed, epoch]).permutation(n)
             idx = order[b * self.batch_size:(b + 1) * self.batch_size]
             sums += self._train_step(X[idx], p[idx])
             count += 1

@@ -214,22 +214,23 @@ def test_bad_input_gives_clear_errors():
 
 def test_resume_from_checkpoint_equals_uninterrupted_run(tmp_path):
     X, y = _blobs(np.random.default_rng(7), n=300)
-    args = dict(update_interval=10, max_iter=50, tol=0.0, batch_size=64, n_init=2,
+    # 5 batches per pass; refreshes every 7 steps, so the resumed run starts mid-pass
+    args = dict(update_interval=7, max_iter=50, tol=0.0, batch_size=64, n_init=2,
                 random_state=3, verbose=False, optimizer="adam")
     full = DEC(_encoder(20), 4, **args).fit(X, y, checkpoint=tmp_path / "full.npz")
 
     class Interrupt(Exception):
         pass
 
-    def stop_at_30(dec, logs):
-        if logs["iteration"] == 30:
-            raise Interrupt   # before the checkpoint of iteration 30: the file holds 20
+    def stop_at_28(dec, logs):
+        if logs["iteration"] == 28:
+            raise Interrupt   # before the checkpoint of iteration 28: the file holds 21
 
     path = tmp_path / "run.npz"
     with pytest.raises(Interrupt):
-        DEC(_encoder(20), 4, callbacks=[stop_at_30], **args).fit(X, y, checkpoint=path)
+        DEC(_encoder(20), 4, callbacks=[stop_at_28], **args).fit(X, y, checkpoint=path)
     with np.load(path) as f:
-        assert int(f["iteration"]) == 20
+        assert int(f["iteration"]) == 21
     # a differently initialised encoder: resuming must restore the weights
     enc = _encoder(99)
     resumed = DEC(enc, 4, **args).fit(X, y, checkpoint=path, resume=True)
