@@ -24,7 +24,7 @@ of float32 rows loses nothing); the slices are reduced at the end. The whole ite
 Numba threads; BLAS is not called, so the two thread pools never compete for the cores.
 """
 import numpy as np
-from numba import get_num_threads, njit, prange
+from numba import get_num_threads, njit, parallel_chunksize, prange
 
 # Reassociation lets LLVM vectorise the dot-product reductions; no NaN/inf reaches here
 # (KMeans validates its input), so nothing else about IEEE semantics is relaxed.
@@ -206,8 +206,12 @@ def _inertia(X, centers, labels):
 
 
 def make_buffers(n_features, n_clusters, n_tasks=None):
-    """The Numba kernel's per-task partial sums and counts (allocated once per fit)."""
-    n_tasks = get_num_threads() if n_tasks is None else n_tasks
+    """The Numba kernel's per-task partial sums and counts (allocated once per fit).
+
+    Eight tasks per thread, handed out dynamically: on a machine shared with other work, a
+    thread whose core is busy takes fewer slices instead of holding everyone up.
+    """
+    n_tasks = 8 * get_num_threads() if n_tasks is None else n_tasks
     return (np.zeros((n_tasks, n_clusters, n_features), dtype=np.float64),
             np.zeros((n_tasks, n_clusters), dtype=np.int64))
 
@@ -229,7 +233,8 @@ def lloyd_iter_numba(X, centers_old, centers_new, weight_in_clusters, labels, ce
         return
     partial_sums, partial_counts = buffers
     centers_sq = np.einsum("jf,jf->j", centers_old, centers_old)
-    _assign_and_sum(X, centers_old, centers_sq, labels, partial_sums, partial_counts)
+    with parallel_chunksize(1):  # dynamic scheduling, one task at a time
+        _assign_and_sum(X, centers_old, centers_sq, labels, partial_sums, partial_counts)
     sums = partial_sums.sum(axis=0)
     counts = partial_counts.sum(axis=0)
     _finish_m_step(X, centers_old, centers_new, sums, counts, weight_in_clusters, labels,
