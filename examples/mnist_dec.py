@@ -37,6 +37,19 @@ def _scores(y, labels, seconds):
     return dict(external_scores(y, labels), seconds=seconds)
 
 
+def _report(stage, results):
+    r = results[stage]
+    print(f"{stage}: ACC {r['acc']:.4f}  NMI {r['nmi']:.4f}  ARI {r['ari']:.4f}  "
+          f"({r['seconds']:.1f} s)", flush=True)
+
+
+def _print_refresh(dec, logs):
+    """DEC's callback: one line per refresh of the target (the library itself never prints)."""
+    print(f"  DEC step {logs['iteration']:>6}: loss {logs['loss']:.5f}  changed "
+          f"{logs['delta_label']:.4f}  ACC {logs.get('acc', float('nan')):.4f}  "
+          f"NMI {logs.get('nmi', float('nan')):.4f}", flush=True)
+
+
 def _pretrain(args, X, seed):
     """The autoencoder of this seed: trained now, or loaded from ``--ae-cache``."""
     cache = Path(args.ae_cache) / f"ae_seed{seed}.npz" if args.ae_cache else None
@@ -65,17 +78,20 @@ def run(args, seed, out):
     with timer() as t:
         km = KMeans(k, n_init=args.n_init, random_state=seed).fit(X)
     results["pixels + K-means"] = _scores(y, km.labels_, t.seconds)
+    _report("pixels + K-means", results)
 
     ae, train_seconds = _pretrain(args, X, seed)
     with timer() as t:
         km = KMeans(k, n_init=args.kmeans_init, random_state=seed).fit(ae.features(X))
     results["AE + K-means"] = _scores(y, km.labels_, train_seconds + t.seconds)
     results["AE + K-means"]["ae_loss"] = ae.history_["loss"][-1] if ae.history_["loss"] else None
+    _report("AE + K-means", results)
 
     dec = DEC(ae.encoder, k, update_interval=args.update_interval, tol=args.tol,
               max_iter=args.dec_iters, batch_size=args.batch_size, optimizer=args.dec_optimizer,
               reconstruction_weight=args.idec, decoder=ae.decoder if args.idec else None,
-              n_init=args.kmeans_init, random_state=seed, verbose=not args.quiet)
+              n_init=args.kmeans_init, random_state=seed, verbose=False,
+              callbacks=[] if args.quiet else [_print_refresh])
     with timer() as t:
         dec.fit(X, y)
     name = "IDEC" if args.idec else "DEC"
