@@ -52,7 +52,11 @@ def _print_refresh(dec, logs):
 
 def _pretrain(args, X, seed):
     """The autoencoder of this seed: trained now, or loaded from ``--ae-cache``."""
-    cache = Path(args.ae_cache) / f"ae_seed{seed}.npz" if args.ae_cache else None
+    # the file name holds every setting the pretrained weights depend on
+    tag = (f"ae_{args.dataset}_{args.split}_{args.limit or 'full'}_"
+           f"{'-'.join(map(str, args.dims))}_{args.epochs}ep_lr{args.ae_lr:g}_"
+           f"bs{args.batch_size}_seed{seed}.npz")
+    cache = Path(args.ae_cache) / tag if args.ae_cache else None
     if cache is not None and cache.exists():
         print(f"autoencoder: loaded {cache} (pretraining skipped)")
         return Autoencoder.load(cache), 0.0
@@ -127,7 +131,8 @@ def main(argv=None):
     p.add_argument("--ae-lr", type=float, default=1e-3, help="Adam learning rate (pretraining)")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--ae-cache", default=None,
-                   help="folder for pretrained autoencoders (ae_seed<N>.npz), reused if present")
+                   help="folder for pretrained autoencoders (one file per data, architecture, "
+                        "training settings and seed), reused if present")
     p.add_argument("--n-init", type=int, default=10, help="K-means restarts on pixels")
     p.add_argument("--kmeans-init", type=int, default=20, help="K-means restarts on codes")
     p.add_argument("--update-interval", type=int, default=140)
@@ -144,12 +149,15 @@ def main(argv=None):
     out = Path(args.out or "out/mnist_dec")
 
     with timer() as total:
-        runs, histories, figures = [], [], {}
+        runs, histories, figures, seed_seconds = [], [], {}, []
         for s in range(args.seed, args.seed + args.seeds):
-            res, hist, figs = run(args, s, out if s == args.seed else None)
+            with timer() as t:
+                res, hist, figs = run(args, s, out if s == args.seed else None)
             runs.append(res)
             histories.append(hist)
             figures = figures or figs
+            seed_seconds.append(t.seconds)
+            print(f"seed {s}: {t.seconds:.1f} s end to end", flush=True)
     rows = [dict(stage=k, **v) for k, v in (aggregate(runs) if args.seeds > 1
                                            else runs[0]).items()]
     print()
@@ -157,7 +165,8 @@ def main(argv=None):
                        f"({len(runs)} seed(s)): clustering accuracy by stage"))
     print(f"\nwall time {total.seconds:.1f} s; figures and metrics.json in {out}/")
     write_json(out / "metrics.json", {"args": vars(args), "runs": runs, "figures": figures,
-                                      "dec_history": histories, "wall_seconds": total.seconds})
+                                      "dec_history": histories, "seed_seconds": seed_seconds,
+                                      "wall_seconds": total.seconds})
     return 0
 
 
