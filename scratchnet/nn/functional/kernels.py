@@ -69,31 +69,80 @@ def phase_split_reference(x, s, pt, pl, Hq, Wq):
 
 
 @njit(cache=True, nogil=True)
+def _phase_index(n, before, s, nq):
+    """For each input index i: its plane index q = (i + before) // s (-1 if >= nq), phase r."""
+    q = np.empty(n, dtype=np.int64)
+    r = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        q[i] = (i + before) // s
+        r[i] = i + before - q[i] * s
+        if q[i] >= nq:
+            q[i] = -1
+    return q, r
+
+
+# With a stride, the phase split and its inverse scatter/gather single elements through
+# small index tables (no division per pixel); without one they copy whole rows.
+@njit(cache=True, nogil=True)
 def _phase_split(x, s, pt, pl, Hq, Wq, P):  # x: IN (N, C, H, W)   P: OUT (C*s*s, N*S)
     """Numba twin of :func:`phase_split_reference`, writing into the caller's buffer."""
     N, C, H, W = x.shape
     S = Hq * Wq
-    for c in range(C):
-        for ry in range(s):
-            for rx in range(s):
-                row = P[(c * s + ry) * s + rx]
-                b_lo = max(0, -((rx - pl) // s))           # first b with 0 <= s·b + rx - pl
-                b_hi = min(Wq, (W - 1 - rx + pl) // s + 1)  # last b with s·b + rx - pl < W
-                for n in range(N):
-                    for a in range(Hq):
-                        seg = row[n * S + a * Wq:n * S + (a + 1) * Wq]
-                        iy = s * a + ry - pt
-                        if iy < 0 or iy >= H:
-                            seg[:] = 0
-                            continue
+    aq, ry = _phase_index(H, pt, s, Hq)
+    bq, rx = _phase_index(W, pl, s, Wq)
+    P[:] = 0
+    if s == 1:  # no phases: copy whole rows into the padded planes
+        b_lo, b_hi = pl, min(Wq, W + pl)
+        for c in range(C):
+            for n in range(N):
+                for iy in range(H):
+                    if aq[iy] >= 0:
+                        col = n * S + aq[iy] * Wq
+                        seg = P[c, col + b_lo:col + b_hi]
                         xrow = x[n, c, iy]
-                        seg[:b_lo] = 0
-                        seg[b_hi:] = 0
-                        if s == 1:
-                            seg[b_lo:b_hi] = xrow[b_lo - pl:b_hi - pl]
-                        else:
-                            for b in range(b_lo, b_hi):
-                                seg[b] = xrow[s * b + rx - pl]
+                        for b in range(b_hi - b_lo):
+                            seg[b] = xrow[b]
+        return
+    for c in range(C):
+        for n in range(N):
+            for iy in range(H):
+                if aq[iy] < 0:
+                    continue
+                row = (c * s + ry[iy]) * s
+                col = n * S + aq[iy] * Wq
+                for ix in range(W):
+                    if bq[ix] >= 0:
+                        P[row + rx[ix], col + bq[ix]] = x[n, c, iy, ix]
+
+
+@njit(cache=True, nogil=True)
+def _unphase(dP, s, pt, pl, Hq, Wq, dx):  # dP: IN (C*s*s, N*S)   dx: OUT (N, C, H, W)
+    """dx[n, c, s·a + ry - pt, s·b + rx - pl] = dP[c·s² + ry·s + rx, n·S + a·Wq + b]; pixels
+    outside the planes (never read by the convolution) get 0."""
+    N, C, H, W = dx.shape
+    S = Hq * Wq
+    aq, ry = _phase_index(H, pt, s, Hq)
+    bq, rx = _phase_index(W, pl, s, Wq)
+    if s == 1 and H + pt <= Hq and W + pl <= Wq:  # every pixel has a plane entry: row copies
+        for n in range(N):
+            for c in range(C):
+                for iy in range(H):
+                    col = n * S + aq[iy] * Wq + pl
+                    seg = dP[c, col:col + W]
+                    dxrow = dx[n, c, iy]
+                    for ix in range(W):
+                        dxrow[ix] = seg[ix]
+        return
+    for n in range(N):
+        for c in range(C):
+            for iy in range(H):
+                row = (c * s + ry[iy]) * s
+                col = n * S + aq[iy] * Wq
+                for ix in range(W):
+                    if aq[iy] >= 0 and bq[ix] >= 0:
+                        dx[n, c, iy, ix] = dP[row + rx[ix], col + bq[ix]]
+                    else:
+                        dx[n, c, iy, ix] = 0
 
 
 @njit(cache=True, nogil=True)
@@ -124,33 +173,6 @@ def _from_grid(A, Hq, Wq, y):  # A: IN (F, N*S)   y: OUT (N, F, Ho, Wo)
                 yrow = y[n, f, oy]
                 for ox in range(Wo):
                     yrow[ox] = seg[ox]
-
-
-@njit(cache=True, nogil=True)
-def _unphase(dP, s, pt, pl, Hq, Wq, dx):  # dP: IN (C*s*s, N*S)   dx: OUT (N, C, H, W)
-    """dx[n, c, s·a + ry - pt, s·b + rx - pl] = dP[c·s² + ry·s + rx, n·S + a·Wq + b]."""
-    N, C, H, W = dx.shape
-    S = Hq * Wq
-    if s * Hq - pt < H or s * Wq - pl < W:  # rows/columns the convolution never reads
-        dx[:] = 0
-    for n in range(N):
-        for c in range(C):
-            for ry in range(s):
-                for rx in range(s):
-                    row = dP[(c * s + ry) * s + rx]
-                    b_lo = max(0, -((rx - pl) // s))           # first b with 0 <= s·b + rx - pl
-                    b_hi = min(Wq, (W - 1 - rx + pl) // s + 1)  # last b with s·b + rx - pl < W
-                    for a in range(Hq):
-                        iy = s * a + ry - pt
-                        if iy < 0 or iy >= H:
-                            continue
-                        seg = row[n * S + a * Wq:n * S + (a + 1) * Wq]
-                        dxrow = dx[n, c, iy]
-                        if s == 1:
-                            dxrow[b_lo - pl:b_hi - pl] = seg[b_lo:b_hi]
-                        else:
-                            for b in range(b_lo, b_hi):
-                                dxrow[s * b + rx - pl] = seg[b]
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -247,41 +269,62 @@ def _taps_backward_input(G, w, s, Wq, L, dP):  # G, w: IN   dP: OUT (zeroed here
 
 
 @njit(cache=True, nogil=True, fastmath=True)
+def _taps_backward_weight_one(P, G, f, s, Wq, j0, m, dw):
+    """One output channel f of :func:`_taps_backward_weight` over grid entries j0:j0+m."""
+    C, kh, kw = dw.shape[1], dw.shape[2], dw.shape[3]
+    zero = np.zeros(1, dtype=dw.dtype)[0]  # accumulate in the data's dtype, not float64
+    gf = G[f, j0:j0 + m]
+    for c in range(C):
+        for ky in range(kh):
+            for kx in range(kw):
+                p0 = _tap(P, s, Wq, c, ky, kx, j0, m)
+                acc = zero
+                for i in range(m):
+                    acc += gf[i] * p0[i]
+                dw[f, c, ky, kx] += acc
+
+
+@njit(cache=True, nogil=True, fastmath=True)
 def _taps_backward_weight(P, G, s, Wq, L, dw):  # P, G: IN   dw: IN/OUT (accumulated)
     """dw[f,c,ky,kx] += sum_j G[f, j] P[c·s² + ry·s + rx, j + qy·Wq + qx].
 
-    Three taps of a kernel row share each load of G; ``fastmath`` lets LLVM split the dot
-    products over SIMD lanes (reassociation).
+    Six dot products at once (two output channels × three taps of a kernel row) share their
+    loads; ``fastmath`` lets LLVM split each sum over SIMD lanes (reassociation).
     """
     F, C, kh, kw = dw.shape
-    zero = np.zeros(1, dtype=dw.dtype)[0]  # accumulate in the data's dtype, not float64
+    zero = np.zeros(1, dtype=dw.dtype)[0]
     for j0 in range(0, L, _CHUNK):
         m = min(_CHUNK, L - j0)
-        for f in range(F):
-            gf = G[f, j0:j0 + m]
+        if kw % 3:
+            for f in range(F):
+                _taps_backward_weight_one(P, G, f, s, Wq, j0, m, dw)
+            continue
+        for f0 in range(0, F - 1, 2):
+            g0 = G[f0, j0:j0 + m]
+            g1 = G[f0 + 1, j0:j0 + m]
             for c in range(C):
                 for ky in range(kh):
-                    kx = 0
-                    while kx + 3 <= kw:
+                    for kx in range(0, kw, 3):
                         p0 = _tap(P, s, Wq, c, ky, kx, j0, m)
                         p1 = _tap(P, s, Wq, c, ky, kx + 1, j0, m)
                         p2 = _tap(P, s, Wq, c, ky, kx + 2, j0, m)
-                        acc0 = acc1 = acc2 = zero
+                        a0 = a1 = a2 = b0 = b1 = b2 = zero
                         for i in range(m):
-                            acc0 += gf[i] * p0[i]
-                            acc1 += gf[i] * p1[i]
-                            acc2 += gf[i] * p2[i]
-                        dw[f, c, ky, kx] += acc0
-                        dw[f, c, ky, kx + 1] += acc1
-                        dw[f, c, ky, kx + 2] += acc2
-                        kx += 3
-                    while kx < kw:
-                        p0 = _tap(P, s, Wq, c, ky, kx, j0, m)
-                        acc0 = zero
-                        for i in range(m):
-                            acc0 += gf[i] * p0[i]
-                        dw[f, c, ky, kx] += acc0
-                        kx += 1
+                            x0, x1, x2 = p0[i], p1[i], p2[i]
+                            a0 += g0[i] * x0
+                            a1 += g0[i] * x1
+                            a2 += g0[i] * x2
+                            b0 += g1[i] * x0
+                            b1 += g1[i] * x1
+                            b2 += g1[i] * x2
+                        dw[f0, c, ky, kx] += a0
+                        dw[f0, c, ky, kx + 1] += a1
+                        dw[f0, c, ky, kx + 2] += a2
+                        dw[f0 + 1, c, ky, kx] += b0
+                        dw[f0 + 1, c, ky, kx + 1] += b1
+                        dw[f0 + 1, c, ky, kx + 2] += b2
+        if F % 2:
+            _taps_backward_weight_one(P, G, F - 1, s, Wq, j0, m, dw)
 
 
 @njit(cache=True, nogil=True)
