@@ -6,7 +6,8 @@
 3. K-means on the 10-d codes (``--kmeans-init`` restarts): DEC's starting point.
 4. DEC: train encoder and centroids on KL(P || Q), refreshing the target every
    ``--update-interval`` batches, until fewer than ``--tol`` of the labels change. With
-   ``--idec W`` the decoder stays on (IDEC, loss L_c + W·L_r; Guo et al. 2017's γ = 0.1 is W = 10).
+   ``--idec W`` the decoder stays on (IDEC, loss L_c + W·L_r; Guo et al. 2017's γ = 0.1 is
+   W = 10).
 
 Each stage is scored against the true classes (ACC / NMI / ARI / purity) and timed; the table is
 printed, ``metrics.json`` (one entry per stage) written to ``--out``, with the confusion matrix

@@ -61,8 +61,8 @@ def soft_assignment(z, mu, alpha=1.0):
 
     Notes
     -----
-    .. math:: q_{ij} = \frac{(1 + \lVert z_i - \mu_j \rVert^2 / \alpha)^{-\frac{\alpha+1}{2}}}
-                            {\sum_{j'} (1 + \lVert z_i - \mu_{j'} \rVert^2 / \alpha)^{-\frac{\alpha+1}{2}}}
+    .. math:: q_{ij} = \frac{(1 + \lVert z_i - \mu_j \rVert^2 / \alpha)^{-(\alpha+1)/2}}
+              {\sum_{j'} (1 + \lVert z_i - \mu_{j'} \rVert^2 / \alpha)^{-(\alpha+1)/2}}
 
     the kernel of t-SNE (van der Maaten & Hinton 2008); DEC uses :math:`\alpha = 1`.
 
@@ -356,7 +356,7 @@ class DEC:
         return self
 
     def _train_step(self, xb, pb):
-        r"""One step on a batch: :math:`L_c = KL(P \| Q)` (+ :math:`\lambda L_r`), backward, update."""
+        r"""One batch: :math:`L_c = KL(P \| Q)` (+ :math:`\lambda L_r`), backward, update."""
         self.optimizer_.zero_grad()
         xb = xb.astype(self._dtype, copy=False)
         z = self.encoder.forward(xb)
