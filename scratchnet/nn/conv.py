@@ -231,8 +231,7 @@ class Conv2DTranspose(_ConvBase):
         (H, W), self._pads = self._geometry(x.shape[2], x.shape[3])
         self._x = x
         z = F.conv2d_grad_input(x, self.W.value, (x.shape[0], self.out_channels, H, W),
-                                self.stride, self._pads, self._work)
-        z += self.b.value[:, None, None]
+                                self.stride, self._pads, self._work, bias=self.b.value)
         return z
 
     def backward(self, grad):

@@ -169,3 +169,15 @@ def test_broken_backward_fails_the_gradient_check():
     layer = TransposedKernelConv(2, 3, 3, random_state=0).astype(np.float64)
     with pytest.raises(GradientCheckError, match="W"):
         check_gradients(layer, rng.standard_normal((2, 2, 5, 5)))
+
+
+@pytest.mark.parametrize("padding, op", [("valid", 1), (1, 1), ("same", 0)])
+def test_transpose_output_padding_rows_get_the_bias(backend, padding, op):
+    rng = np.random.default_rng(17)
+    up = Conv2DTranspose(3, 2, 3, stride=2, padding=padding, output_padding=op,
+                         random_state=0).astype(np.float64)
+    up.b.value[:] = [0.5, -2.0]
+    y = rng.standard_normal((2, 3, 4, 5))
+    z = up.forward(y)
+    np.testing.assert_allclose(z, conv2d_transpose_naive(y, up.W.value, up.b.value, 2,
+                                                         up._pads, z.shape[2:]), atol=1e-12)

@@ -72,14 +72,22 @@ def conv2d(x, w, b, stride, pads, work=None):
     return y
 
 
-def conv2d_grad_input(g, w, x_shape, stride, pads, work=None):
-    """dL/dx (shape ``x_shape``) of y = conv(x, w) given g = dL/dy (N, F, Ho, Wo)."""
+def conv2d_grad_input(g, w, x_shape, stride, pads, work=None, bias=None):
+    """dL/dx (shape ``x_shape``) of y = conv(x, w) given g = dL/dy (N, F, Ho, Wo).
+
+    With ``bias`` (C,), returns ``bias[c] + dL/dx``: a transposed convolution with its bias.
+    """
     if _backend == "reference":
-        return _ref.conv2d_grad_input_reference(g, w, x_shape, stride, pads)
+        dx = _ref.conv2d_grad_input_reference(g, w, x_shape, stride, pads)
+        if bias is not None:
+            dx += bias[:, None, None]
+        return dx
     dx = np.empty(x_shape, dtype=g.dtype)
     F, C, kh, kw = w.shape
+    if bias is None:
+        bias = np.zeros(C, dtype=g.dtype)
     P, G = _buffers(work, g.shape[0], C, F, g.shape[2], g.shape[3], kh, kw, stride, g.dtype)
-    _k.conv2d_grad_input_kernel(_c(g), _c(w), stride, pads[0], pads[2], dx, P, G)
+    _k.conv2d_grad_input_kernel(_c(g), _c(w), _c(bias), stride, pads[0], pads[2], dx, P, G)
     return dx
 
 

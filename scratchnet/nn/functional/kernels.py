@@ -116,22 +116,34 @@ def _phase_split(x, s, pt, pl, Hq, Wq, P):  # x: IN (N, C, H, W)   P: OUT (C*s*s
 
 
 @njit(cache=True, nogil=True)
-def _unphase(dP, s, pt, pl, Hq, Wq, dx):  # dP: IN (C*s*s, N*S)   dx: OUT (N, C, H, W)
-    """dx[n, c, s·a + ry - pt, s·b + rx - pl] = dP[c·s² + ry·s + rx, n·S + a·Wq + b]; pixels
-    outside the planes (never read by the convolution) get 0."""
+def _unphase(dP, s, pt, pl, Hq, Wq, bias, dx):  # dP, bias (C,): IN   dx: OUT (N, C, H, W)
+    """dx[n, c, s·a + ry - pt, s·b + rx - pl] = bias[c] + dP[c·s² + ry·s + rx, n·S + a·Wq + b];
+    pixels outside the planes (never read by the convolution) get the bias alone."""
     N, C, H, W = dx.shape
     S = Hq * Wq
     aq, ry = _phase_index(H, pt, s, Hq)
     bq, rx = _phase_index(W, pl, s, Wq)
-    if s == 1 and H + pt <= Hq and W + pl <= Wq:  # every pixel has a plane entry: row copies
+    if s <= 2 and W + pl <= s * Wq:  # every column has a plane entry: no per-pixel tables
         for n in range(N):
             for c in range(C):
+                bc = bias[c]
                 for iy in range(H):
-                    col = n * S + aq[iy] * Wq + pl
-                    seg = dP[c, col:col + W]
                     dxrow = dx[n, c, iy]
-                    for ix in range(W):
-                        dxrow[ix] = seg[ix]
+                    if aq[iy] < 0:
+                        dxrow[:] = bc
+                        continue
+                    col = n * S + aq[iy] * Wq
+                    row = (c * s + ry[iy]) * s
+                    if s == 1:
+                        seg = dP[row, col + pl:col + pl + W]
+                        for ix in range(W):
+                            dxrow[ix] = seg[ix] + bc
+                    else:  # stride 2: even columns from phase rx = 0, odd from rx = 1
+                        even = dP[row, col:col + Wq]
+                        odd = dP[row + 1, col:col + Wq]
+                        for ix in range(W):
+                            X = ix + pl
+                            dxrow[ix] = (odd[X >> 1] if X & 1 else even[X >> 1]) + bc
         return
     for n in range(N):
         for c in range(C):
@@ -140,9 +152,9 @@ def _unphase(dP, s, pt, pl, Hq, Wq, dx):  # dP: IN (C*s*s, N*S)   dx: OUT (N, C,
                 col = n * S + aq[iy] * Wq
                 for ix in range(W):
                     if aq[iy] >= 0 and bq[ix] >= 0:
-                        dx[n, c, iy, ix] = dP[row + rx[ix], col + bq[ix]]
+                        dx[n, c, iy, ix] = dP[row + rx[ix], col + bq[ix]] + bias[c]
                     else:
-                        dx[n, c, iy, ix] = 0
+                        dx[n, c, iy, ix] = bias[c]
 
 
 @njit(cache=True, nogil=True)
@@ -339,16 +351,16 @@ def conv2d_forward_kernel(x, w, b, s, pt, pl, y, P, A):
 
 
 @njit(cache=True, nogil=True)
-def conv2d_grad_input_kernel(g, w, s, pt, pl, dx, P, G):
-    """dx = dL/dx of conv(x, w) given g = dL/dy (a transposed convolution).
+def conv2d_grad_input_kernel(g, w, bias, s, pt, pl, dx, P, G):
+    """dx = bias + dL/dx of conv(x, w) given g = dL/dy (a transposed convolution, plus bias).
 
-    g (N,F,Ho,Wo), w (F,C,kh,kw): IN;  dx (N,C,H,W): OUT;  P, G: work buffers.
+    g (N,F,Ho,Wo), w (F,C,kh,kw), bias (C,): IN;  dx (N,C,H,W): OUT;  P, G: work buffers.
     """
     N, F, Ho, Wo = g.shape
     Hq, Wq, L = phase_grid(N, Ho, Wo, w.shape[2], w.shape[3], s)
     _to_grid(g, Hq, Wq, G)
     _taps_backward_input(G, w, s, Wq, L, P)
-    _unphase(P, s, pt, pl, Hq, Wq, dx)
+    _unphase(P, s, pt, pl, Hq, Wq, bias, dx)
 
 
 @njit(cache=True, nogil=True)
@@ -376,7 +388,7 @@ def conv2d_backward_kernel(x, g, w, s, pt, pl, dx, dw, P, G):
     _to_grid(g, Hq, Wq, G)
     _taps_backward_weight(P, G, s, Wq, L, dw)
     _taps_backward_input(G, w, s, Wq, L, P)  # P now holds dL/dP
-    _unphase(P, s, pt, pl, Hq, Wq, dx)
+    _unphase(P, s, pt, pl, Hq, Wq, np.zeros(x.shape[1], dtype=dx.dtype), dx)
 
 
 @njit(cache=True, nogil=True)
