@@ -377,6 +377,7 @@ COMMANDS = [_add_train, _add_cluster, _add_evaluate, _add_cluster_images]
 
 
 def build_parser():
+    """The ``argparse`` parser with one sub-parser per entry of ``COMMANDS``."""
     parser = argparse.ArgumentParser(
         prog="scratchnet", description="Image clustering with autoencoders, from scratch.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
