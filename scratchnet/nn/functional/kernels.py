@@ -250,34 +250,68 @@ def _taps_forward(P, w, b, s, Wq, L, A):  # P, w, b: IN   A: OUT (F, >= L)
 
 
 @njit(cache=True, nogil=True)
+def _taps_backward_input_one(G, w, c, s, Wq, j0, m, dP):
+    """Input channel c of :func:`_taps_backward_input` over grid entries j0:j0+m."""
+    F, kh, kw = w.shape[0], w.shape[2], w.shape[3]
+    for ky in range(kh):
+        for kx in range(kw):
+            d = _tap(dP, s, Wq, c, ky, kx, j0, m)
+            f = 0
+            while f + 4 <= F:
+                g0, g1 = G[f, j0:j0 + m], G[f + 1, j0:j0 + m]
+                g2, g3 = G[f + 2, j0:j0 + m], G[f + 3, j0:j0 + m]
+                w0, w1 = w[f, c, ky, kx], w[f + 1, c, ky, kx]
+                w2, w3 = w[f + 2, c, ky, kx], w[f + 3, c, ky, kx]
+                for i in range(m):
+                    d[i] += w0 * g0[i] + w1 * g1[i] + w2 * g2[i] + w3 * g3[i]
+                f += 4
+            while f < F:
+                g0 = G[f, j0:j0 + m]
+                w0 = w[f, c, ky, kx]
+                for i in range(m):
+                    d[i] += w0 * g0[i]
+                f += 1
+
+
+@njit(cache=True, nogil=True)
 def _taps_backward_input(G, w, s, Wq, L, dP):  # G, w: IN   dP: OUT (zeroed here)
     """dP[c·s² + ry·s + rx, j + qy·Wq + qx] += sum_f w[f,c,ky,kx] G[f, j]  (the scatter).
 
-    Four output channels per pass: 4 FMAs per store instead of 1.
+    Register blocking: two input channels × four output channels per pass, so each loaded
+    G value feeds 2 FMAs and each store follows 4. An odd last channel takes the one-channel
+    loop.
     """
     F, C, kh, kw = w.shape
     dP[:] = 0
     for j0 in range(0, L, _CHUNK):
         m = min(_CHUNK, L - j0)
-        for c in range(C):
+        for c in range(0, C - 1, 2):
             for ky in range(kh):
                 for kx in range(kw):
                     d = _tap(dP, s, Wq, c, ky, kx, j0, m)
+                    e = _tap(dP, s, Wq, c + 1, ky, kx, j0, m)
                     f = 0
                     while f + 4 <= F:
                         g0, g1 = G[f, j0:j0 + m], G[f + 1, j0:j0 + m]
                         g2, g3 = G[f + 2, j0:j0 + m], G[f + 3, j0:j0 + m]
                         w0, w1 = w[f, c, ky, kx], w[f + 1, c, ky, kx]
                         w2, w3 = w[f + 2, c, ky, kx], w[f + 3, c, ky, kx]
+                        v0, v1 = w[f, c + 1, ky, kx], w[f + 1, c + 1, ky, kx]
+                        v2, v3 = w[f + 2, c + 1, ky, kx], w[f + 3, c + 1, ky, kx]
                         for i in range(m):
-                            d[i] += w0 * g0[i] + w1 * g1[i] + w2 * g2[i] + w3 * g3[i]
+                            x0, x1, x2, x3 = g0[i], g1[i], g2[i], g3[i]
+                            d[i] += w0 * x0 + w1 * x1 + w2 * x2 + w3 * x3
+                            e[i] += v0 * x0 + v1 * x1 + v2 * x2 + v3 * x3
                         f += 4
                     while f < F:
                         g0 = G[f, j0:j0 + m]
-                        w0 = w[f, c, ky, kx]
+                        w0, v0 = w[f, c, ky, kx], w[f, c + 1, ky, kx]
                         for i in range(m):
                             d[i] += w0 * g0[i]
+                            e[i] += v0 * g0[i]
                         f += 1
+        if C % 2:
+            _taps_backward_input_one(G, w, C - 1, s, Wq, j0, m, dP)
 
 
 @njit(cache=True, nogil=True, fastmath=True)
