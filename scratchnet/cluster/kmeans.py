@@ -202,6 +202,8 @@ class KMeans:
             if (center_shift ** 2).sum() <= tol:
                 break
             labels_old[:] = labels
+        if self.verbose:
+            steps.close()
         if not strict:
             # labels came from the centers before the last update: one more E-step
             assign_labels(X, centers, labels)

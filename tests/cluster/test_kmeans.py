@@ -127,6 +127,12 @@ def test_fewer_distinct_points_than_clusters_warns():
     assert km.inertia_ == pytest.approx(0.0)
 
 
+def test_verbose_shows_progress(capsys):
+    X = np.random.default_rng(8).normal(size=(60, 2))
+    KMeans(3, n_init=1, random_state=0, verbose=True).fit(X)
+    assert "k-means" in capsys.readouterr().err
+
+
 def test_explicit_init_forces_one_run():
     X = np.random.default_rng(6).normal(size=(50, 2))
     with pytest.warns(RuntimeWarning, match="n_init=10 is replaced by 1"):
