@@ -11,7 +11,7 @@ and a Numba kernel turns them into distances and reduces them. Memory is O(B² +
 Accuracy. The identity cancels badly when two points are close compared with their norms, so
 X is first centered (smaller norms), and any pair whose :math:`d^2` comes out below
 ``NEAR * (|x_i|² + |x_j|²)`` is recomputed exactly as :math:`\sum_f (x_{if} - x_{jf})^2` in
-float64. For a rigorous use (Dunn's index) ``error_bound`` gives a bound on the error of the
+float64. For a rigorous use (Dunn's index) ``error_factor`` gives a bound on the error of the
 GEMM-based :math:`d^2` from the standard dot-product error analysis (Higham 2002, §3.1):
 :math:`|\mathrm{fl}(x\cdot y) - x\cdot y| \le \gamma_d \sum_f |x_f y_f|`, :math:`\gamma_d =
 d u / (1 - d u)`.

@@ -1,7 +1,5 @@
 """KMeans against scikit-learn, the Numba Lloyd kernel against its NumPy reference, and the
 properties any K-means must have."""
-import warnings
-
 import numpy as np
 import pytest
 from sklearn.cluster import KMeans as SkKMeans
