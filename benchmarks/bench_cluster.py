@@ -1,7 +1,7 @@
 """Speed of scratchnet's K-means, silhouette, Dunn index and assignment solver against their
 references (scikit-learn, scipy, plain NumPy), side by side in one process, on real data.
 
-    python benchmarks/bench_cluster.py [--repeats 3] [--quick]
+    python benchmarks/bench_cluster.py [--repeats 5] [--quick]
 
 K-means runs on all 70,000 Fashion-MNIST images (float32 in [0, 1], 784 features), k = 10,
 n_init = 1, both sides from the same k-means++ centers, default tol, and is compared per Lloyd
@@ -69,7 +69,7 @@ def _dunn_numpy(X, labels):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     from scipy.optimize import linear_sum_assignment as scipy_lsa
