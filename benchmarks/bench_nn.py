@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -185,7 +186,8 @@ def main(argv=None):
             f"{'× NCHW':>7s} {'× CL':>6s}")
     print(head)
     for name in args.models.split(","):
-        rates = bench(name, args.batch, args.threads, rounds, seconds, rng)
+        with threadpool_limits(limits=args.threads, user_api="blas"):  # same budget for both
+            rates = bench(name, args.batch, args.threads, rounds, seconds, rng)
         ours = rates["scratchnet"]
         cells = [f"{MODELS[name][0]:30s}", f"{statistics.median(ours):11,.0f}"]
         for key, width in (("torch NCHW", 11), ("torch channels-last", 9)):
