@@ -71,11 +71,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", nargs="+", choices=["kmeans", "silhouette", "dunn", "lsa"],
+                        default=["kmeans", "silhouette", "dunn", "lsa"])
     args = parser.parse_args()
-    from scipy.optimize import linear_sum_assignment as scipy_lsa
-    from sklearn.cluster import KMeans as SkKMeans
-    from sklearn.metrics import silhouette_score as sk_silhouette
-
     numba.set_num_threads(N_THREADS)
     Xtr, ytr, Xte, yte = _load()
     X70 = np.concatenate([Xtr, Xte])
@@ -91,7 +89,19 @@ def main():
     dunn_index(X10[:300], y10[:300])
     linear_sum_assignment(np.random.default_rng(0).uniform(size=(20, 20)))
 
-    # --- K-means ----------------------------------------------------------------------------
+    if "kmeans" in args.only:
+        _bench_kmeans(X70, y70, args.repeats, rows)
+    if "silhouette" in args.only:
+        _bench_silhouette(X10, y10, args.repeats, rows)
+    if "dunn" in args.only:
+        _bench_dunn(X10, y10, args.repeats, rows)
+    if "lsa" in args.only:
+        _bench_lsa(args.quick, args.repeats, rows)
+    _print_table(rows, args.repeats)
+
+
+def _bench_kmeans(X70, y70, repeats, rows):
+    from sklearn.cluster import KMeans as SkKMeans
     init = kmeans_plusplus(X70 - X70.mean(axis=0), 10, np.random.default_rng(0)) + X70.mean(0)
     fits = {}
 
@@ -103,7 +113,7 @@ def main():
             fits["ref"] = SkKMeans(10, init=init, n_init=1).fit(X70)
 
     times_o, times_r = [], []
-    for _ in range(args.repeats):
+    for _ in range(repeats):
         t = time.perf_counter()
         ours_km()
         times_o.append((time.perf_counter() - t) / fits["ours"].n_iter_)
@@ -121,27 +131,36 @@ def main():
           f"{clustering_accuracy(y70, o.labels_):.4f}, NMI "
           f"{normalized_mutual_info_score(y70, o.labels_):.4f}", flush=True)
 
-    # --- silhouette -------------------------------------------------------------------------
+
+
+def _bench_silhouette(X10, y10, repeats, rows):
+    from sklearn.metrics import silhouette_score as sk_silhouette
+
     def ref_sil():
         with threadpool_limits(limits=N_THREADS):
             return sk_silhouette(X10, y10)
 
-    to, tr, so, sr = _alternate(lambda: silhouette_score(X10, y10), ref_sil, args.repeats)
+    to, tr, so, sr = _alternate(lambda: silhouette_score(X10, y10), ref_sil, repeats)
     rows.append((f"silhouette {X10.shape[0]}x784 f32", to, tr, 0.5, "scikit-learn"))
     print(f"silhouette: ours {so:.8f} / sklearn {sr:.8f} (diff {abs(so - sr):.1e})", flush=True)
 
-    # --- Dunn -------------------------------------------------------------------------------
+
+
+def _bench_dunn(X10, y10, repeats, rows):
     def ref_dunn():
         with threadpool_limits(limits=N_THREADS):
             return _dunn_numpy(X10, y10)
 
-    to, tr, do, dr = _alternate(lambda: dunn_index(X10, y10), ref_dunn, args.repeats)
+    to, tr, do, dr = _alternate(lambda: dunn_index(X10, y10), ref_dunn, repeats)
     rows.append((f"Dunn {X10.shape[0]}x784 f32", to, tr, 0.5, "NumPy per cluster pair"))
     print(f"dunn: ours (exact) {do:.8f} / NumPy float32 reference {dr:.8f}", flush=True)
 
-    # --- assignment -------------------------------------------------------------------------
-    for n, reps in ((1000, max(5, args.repeats)), (3000, args.repeats)):
-        if args.quick and n == 3000:
+
+
+def _bench_lsa(quick, repeats, rows):
+    from scipy.optimize import linear_sum_assignment as scipy_lsa
+    for n, reps in ((1000, max(5, repeats)), (3000, repeats)):
+        if quick and n == 3000:
             continue
         cost = np.random.default_rng(n).uniform(size=(n, n))
         to, tr, (ro, co), (rr, cr) = _alternate(lambda: linear_sum_assignment(cost),
@@ -150,6 +169,8 @@ def main():
             cost[ro, co].sum(), cost[rr, cr].sum(), rtol=1e-12)
         rows.append((f"assignment {n}x{n} f64", to, tr, 1.5, "scipy"))
 
+
+def _print_table(rows, repeats):
     print()
     print(f"{'work':58s} {'ours s':>9s} {'ref s':>9s} {'ratio':>6s} {'target':>7s}  verdict"
           f"   (reference)")
@@ -158,7 +179,7 @@ def main():
         verdict = "met" if ratio <= target else f"MISSED by {ratio / target:.2f}x"
         print(f"{name:58s} {to:9.4f} {tr:9.4f} {ratio:6.2f} {'<= ' + str(target):>7s}  "
               f"{verdict}   ({ref})")
-    print(f"\n{N_THREADS} threads each side; medians of {args.repeats}+ repeats; numba "
+    print(f"\n{N_THREADS} threads each side; medians of {repeats}+ repeats; numba "
           f"{numba.__version__}, threading layer {numba.threading_layer()}")
 
 

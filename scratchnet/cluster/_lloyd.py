@@ -19,9 +19,10 @@ caller) and one M-step finisher, ``_finish_m_step``, so the tests can hold them 
 The Numba kernel reads each row of X exactly once per iteration: it computes the row's k dot
 products (four rows at a time, so each center value loaded from cache serves four rows), picks
 the nearest center and adds the row into that center's running sum while it is still in L1.
-Each thread owns a slice of rows and its own partial sums (float64, so summing tens of thousands
-of float32 rows loses nothing); the slices are reduced at the end. The whole iteration runs in
-Numba threads; BLAS is not called, so the two thread pools never compete for the cores.
+The rows are cut into slices of at most 1,024, handed out dynamically to the threads; each slice
+has its own partial sums, in X's dtype (float32 sums over a thousand rows lose about 1e-6 in
+relative terms; float64 sums cost 10% more time here), added up in float64 at the end. The whole
+iteration runs in Numba threads; BLAS is not called, so two thread pools never compete.
 """
 import numpy as np
 from numba import get_num_threads, njit, parallel_chunksize, prange
@@ -155,8 +156,8 @@ def _assign_and_sum(X, centers, centers_sq, labels, partial_sums, partial_counts
     """Fused E-step and M-step sums.
 
     IN: X (n, d), centers (k, d), centers_sq (k,) = row norms² of centers.
-    OUT: labels (n,) int32; partial_sums (T, k, d) float64 and partial_counts (T, k) int64,
-    one slice per task t, each covering rows [t n / T, (t + 1) n / T).
+    OUT: labels (n,) int32; partial_sums (T, k, d) and partial_counts (T, k) int64, one slice
+    per task t, each covering rows [t n / T, (t + 1) n / T).
     """
     n = X.shape[0]
     n_tasks = partial_sums.shape[0]
@@ -205,14 +206,17 @@ def _inertia(X, centers, labels):
     return total
 
 
-def make_buffers(n_features, n_clusters, n_tasks=None):
-    """The Numba kernel's per-task partial sums and counts (allocated once per fit).
+def make_buffers(X, n_clusters, n_tasks=None):
+    """The Numba kernel's per-task partial sums (X's dtype) and counts, once per fit.
 
-    Eight tasks per thread, handed out dynamically: on a machine shared with other work, a
-    thread whose core is busy takes fewer slices instead of holding everyone up.
+    By default one task per 1,024 rows and at least eight per thread, handed out dynamically:
+    on a machine shared with other work, a thread whose core is busy takes fewer of them
+    instead of holding everyone up.
     """
-    n_tasks = 8 * get_num_threads() if n_tasks is None else n_tasks
-    return (np.zeros((n_tasks, n_clusters, n_features), dtype=np.float64),
+    if n_tasks is None:
+        n_tasks = max(8 * get_num_threads(), -(-X.shape[0] // 1024))
+    n_tasks = min(n_tasks, max(X.shape[0], 1))
+    return (np.zeros((n_tasks, n_clusters, X.shape[1]), dtype=X.dtype),
             np.zeros((n_tasks, n_clusters), dtype=np.int64))
 
 
@@ -226,7 +230,7 @@ def lloyd_iter_numba(X, centers_old, centers_new, weight_in_clusters, labels, ce
                      buffers, update_centers=True):
     """One Lloyd iteration with the Numba kernel; same contract as ``lloyd_iter_reference``.
 
-    ``buffers`` is ``make_buffers(d, k)``, allocated by the caller once per fit.
+    ``buffers`` is ``make_buffers(X, k)``, allocated by the caller once per fit.
     """
     if not update_centers:
         assign_labels(X, centers_old, labels)
@@ -235,7 +239,7 @@ def lloyd_iter_numba(X, centers_old, centers_new, weight_in_clusters, labels, ce
     centers_sq = np.einsum("jf,jf->j", centers_old, centers_old)
     with parallel_chunksize(1):  # dynamic scheduling, one task at a time
         _assign_and_sum(X, centers_old, centers_sq, labels, partial_sums, partial_counts)
-    sums = partial_sums.sum(axis=0)
+    sums = partial_sums.sum(axis=0, dtype=np.float64)
     counts = partial_counts.sum(axis=0)
     _finish_m_step(X, centers_old, centers_new, sums, counts, weight_in_clusters, labels,
                    center_shift)

@@ -217,7 +217,7 @@ class KMeans:
         tol = float(np.mean(np.var(X, axis=0))) * self.tol
         X_mean = X.mean(axis=0)
         X = X - X_mean
-        buffers = make_buffers(X.shape[1], self.n_clusters)
+        buffers = make_buffers(X, self.n_clusters)
         best = None
         # The Lloyd kernel runs on Numba's threads; keep BLAS (used by k-means++) to one thread
         # so the two pools never spin against each other on the same cores.

@@ -70,7 +70,7 @@ def test_numba_kernel_equals_numpy_reference(dtype):
         if step == "ref":
             lloyd_iter_reference(X, centers, c_new, w, labels, shift)
         else:
-            lloyd_iter_numba(X, centers, c_new, w, labels, shift, make_buffers(7, 5, n_tasks=3))
+            lloyd_iter_numba(X, centers, c_new, w, labels, shift, make_buffers(X, 5, n_tasks=3))
         outs.append((c_new, w, labels, shift))
     (c1, w1, l1, s1), (c2, w2, l2, s2) = outs
     np.testing.assert_array_equal(l1, l2)
