@@ -206,6 +206,25 @@ def _inertia(X, centers, labels):
     return total
 
 
+@njit(parallel=True, fastmath=_FASTMATH, cache=True, nogil=True)
+def center_rows(X, mean, Xc):
+    r"""Xc = X - mean, and return :math:`\sum_{if} (x_{if} - \bar x_f)^2` (float64).
+
+    IN: X (n, d), mean (d,).  OUT: Xc (n, d). One pass over X: the centering K-means does
+    before iterating and the total variance its tolerance is scaled by.
+    """
+    n, d = X.shape
+    total = 0.0
+    for i in prange(n):
+        s = 0.0
+        for f in range(d):
+            v = X[i, f] - mean[f]
+            Xc[i, f] = v
+            s += np.float64(v) * np.float64(v)
+        total += s
+    return total
+
+
 def make_buffers(X, n_clusters, n_tasks=None):
     """The Numba kernel's per-task partial sums (X's dtype) and counts, once per fit.
 

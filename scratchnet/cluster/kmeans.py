@@ -9,7 +9,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ..nn.base import as_rng
-from ._lloyd import _inertia, assign_labels, lloyd_iter_numba, make_buffers
+from ._lloyd import _inertia, assign_labels, center_rows, lloyd_iter_numba, make_buffers
 
 
 def _check_X(X, who, n_features=None):
@@ -24,7 +24,9 @@ def _check_X(X, who, n_features=None):
         X = X.astype(np.float64)
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError(f"{who}: expected a non-empty X, got shape {X.shape}")
-    if not np.isfinite(X).all():
+    # one sum is cheaper than a mask the size of X; it is not finite if any entry is not (or,
+    # rarely, if it overflows, when the full check decides)
+    if not np.isfinite(X.sum()) and not np.isfinite(X).all():
         raise ValueError(f"{who}: X contains NaN or infinity")
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(f"{who}: expected {n_features} features (as in fit), got {X.shape[1]}")
@@ -214,9 +216,11 @@ class KMeans:
         X = _check_X(X, "KMeans.fit")
         init, n_init = self._check_params(X)
         rng = as_rng(self.random_state)
-        tol = float(np.mean(np.var(X, axis=0))) * self.tol
         X_mean = X.mean(axis=0)
-        X = X - X_mean
+        Xc = np.empty_like(X)
+        # the mean of the per-feature variances is the total sum of squares over n d
+        tol = center_rows(X, X_mean, Xc) / X.size * self.tol
+        X = Xc
         buffers = make_buffers(X, self.n_clusters)
         best = None
         # The Lloyd kernel runs on Numba's threads; keep BLAS (used by k-means++) to one thread
