@@ -50,7 +50,8 @@ def test_conv_kernels_match_reference(backend, H, W, k, s, padding, dtype, tol):
         np.testing.assert_allclose(f, r, rtol=0, atol=tol * scale, err_msg=name)
 
 
-@pytest.mark.parametrize("s, pt, pl", [(1, 1, 1), (2, 0, 0), (2, 1, 0), (3, 2, 1)])
+@pytest.mark.parametrize("s, pt, pl", [(1, 1, 1), (1, 0, 2), (2, 0, 0), (2, 1, 0), (2, 0, 1),
+                                      (2, 1, 1), (3, 2, 1)])
 def test_phase_split_matches_reference(s, pt, pl):
     rng = np.random.default_rng(5)
     x = rng.standard_normal((3, 2, 7, 9))

@@ -39,7 +39,7 @@ All kernels are single-threaded and release the GIL (``nogil``): the parallel tr
 runs two of them at once on two halves of the batch (see :mod:`scratchnet.nn._parallel`).
 """
 import numpy as np
-from numba import njit
+from numba import njit, uint64
 
 _CHUNK = 1024  # elements of the flat grid processed per pass: ~4 KB per row in L1
 
@@ -81,38 +81,70 @@ def _phase_index(n, before, s, nq):
     return q, r
 
 
-# With a stride, the phase split and its inverse scatter/gather single elements through
-# small index tables (no division per pixel); without one they copy whole rows.
+def _fast_columns(W, pl, s, Wq):
+    """Columns a phase row copies in its fast loop: stride 1 ``ix = u`` for u < n1, stride 2
+    the pairs ``ix = 2h - pl, 2h + 1 - pl`` for ``h_lo <= h < h_hi``; the rest use the tables."""
+    n1 = max(0, min(W, Wq - pl))
+    h_lo = (pl + 1) // 2
+    h_hi = max(h_lo, min(Wq, (W - 2 + pl) // 2 + 1))
+    return n1, h_lo, h_hi
+
+
+_fast_columns = njit(cache=True, nogil=True)(_fast_columns)
+
+
+@njit(cache=True, nogil=True)
+def _edges(lo, hi, W):
+    """The columns 0..W-1 outside the fast loop's [lo, hi), as a small array."""
+    out = np.empty(W - (hi - lo), dtype=np.int64)
+    k = 0
+    for ix in range(W):
+        if ix < lo or ix >= hi:
+            out[k] = ix
+            k += 1
+    return out
+
+
+# The phase split and its inverse move rows with flat unsigned indices: Numba then emits no
+# negative-index wraparound and LLVM vectorizes the (de)interleaving; a Numba slice per row
+# (a reference-count round trip each) had cost more than the copy. Strides > 2 and the edge
+# pixels of stride 2 go through small index tables (no division per pixel).
 @njit(cache=True, nogil=True)
 def _phase_split(x, s, pt, pl, Hq, Wq, P):  # x: IN (N, C, H, W)   P: OUT (C*s*s, N*S)
     """Numba twin of :func:`phase_split_reference`, writing into the caller's buffer."""
     N, C, H, W = x.shape
     S = Hq * Wq
+    R = P.shape[1]
     aq, ry = _phase_index(H, pt, s, Hq)
     bq, rx = _phase_index(W, pl, s, Wq)
+    n1, h_lo, h_hi = _fast_columns(W, pl, s, Wq)
+    if s == 1:
+        edges = _edges(0, W, W)  # none: the row copy covers every column that has a plane
+    elif s == 2:
+        edges = _edges(min(W, 2 * h_lo - pl), max(0, 2 * h_hi - pl), W)
+    else:
+        edges = _edges(0, 0, W)
     P[:] = 0
-    if s == 1:  # no phases: copy whole rows into the padded planes
-        b_lo, b_hi = pl, min(Wq, W + pl)
-        for c in range(C):
-            for n in range(N):
-                for iy in range(H):
-                    if aq[iy] >= 0:
-                        col = n * S + aq[iy] * Wq
-                        seg = P[c, col + b_lo:col + b_hi]
-                        xrow = x[n, c, iy]
-                        for b in range(b_hi - b_lo):
-                            seg[b] = xrow[b]
-        return
+    Pf = P.reshape(-1)
+    xf = x.reshape(-1)
     for c in range(C):
         for n in range(N):
             for iy in range(H):
                 if aq[iy] < 0:
                     continue
                 row = (c * s + ry[iy]) * s
-                col = n * S + aq[iy] * Wq
-                for ix in range(W):
+                p0 = uint64(row * R + n * S + aq[iy] * Wq)   # plane row of phase rx = 0
+                xb = uint64(((n * C + c) * H + iy) * W)        # x[n, c, iy, 0]
+                if s == 1:
+                    for u in range(uint64(n1)):
+                        Pf[p0 + uint64(pl) + u] = xf[xb + u]
+                elif s == 2:
+                    for h in range(uint64(h_lo), uint64(h_hi)):
+                        Pf[p0 + h] = xf[xb + uint64(2) * h - uint64(pl)]
+                        Pf[p0 + uint64(R) + h] = xf[xb + uint64(2) * h + uint64(1) - uint64(pl)]
+                for ix in edges:
                     if bq[ix] >= 0:
-                        P[row + rx[ix], col + bq[ix]] = x[n, c, iy, ix]
+                        P[row + rx[ix], n * S + aq[iy] * Wq + bq[ix]] = x[n, c, iy, ix]
 
 
 @njit(cache=True, nogil=True)
@@ -121,40 +153,43 @@ def _unphase(dP, s, pt, pl, Hq, Wq, bias, dx):  # dP, bias (C,): IN   dx: OUT (N
     pixels outside the planes (never read by the convolution) get the bias alone."""
     N, C, H, W = dx.shape
     S = Hq * Wq
+    R = dP.shape[1]
     aq, ry = _phase_index(H, pt, s, Hq)
     bq, rx = _phase_index(W, pl, s, Wq)
-    if s <= 2 and W + pl <= s * Wq:  # every column has a plane entry: no per-pixel tables
-        for n in range(N):
-            for c in range(C):
-                bc = bias[c]
-                for iy in range(H):
-                    dxrow = dx[n, c, iy]
-                    if aq[iy] < 0:
-                        dxrow[:] = bc
-                        continue
-                    col = n * S + aq[iy] * Wq
-                    row = (c * s + ry[iy]) * s
-                    if s == 1:
-                        seg = dP[row, col + pl:col + pl + W]
-                        for ix in range(W):
-                            dxrow[ix] = seg[ix] + bc
-                    else:  # stride 2: even columns from phase rx = 0, odd from rx = 1
-                        even = dP[row, col:col + Wq]
-                        odd = dP[row + 1, col:col + Wq]
-                        for ix in range(W):
-                            X = ix + pl
-                            dxrow[ix] = (odd[X >> 1] if X & 1 else even[X >> 1]) + bc
-        return
+    n1, h_lo, h_hi = _fast_columns(W, pl, s, Wq)
+    if s == 1:
+        edges = _edges(0, n1, W)
+    elif s == 2:
+        edges = _edges(min(W, 2 * h_lo - pl), max(0, 2 * h_hi - pl), W)
+    else:
+        edges = _edges(0, 0, W)
+    dPf = dP.reshape(-1)
+    dxf = dx.reshape(-1)
     for n in range(N):
         for c in range(C):
+            bc = bias[c]
             for iy in range(H):
+                xb = uint64(((n * C + c) * H + iy) * W)       # dx[n, c, iy, 0]
+                if aq[iy] < 0:
+                    for u in range(uint64(W)):
+                        dxf[xb + u] = bc
+                    continue
                 row = (c * s + ry[iy]) * s
-                col = n * S + aq[iy] * Wq
-                for ix in range(W):
-                    if aq[iy] >= 0 and bq[ix] >= 0:
-                        dx[n, c, iy, ix] = dP[row + rx[ix], col + bq[ix]] + bias[c]
+                p0 = uint64(row * R + n * S + aq[iy] * Wq)
+                if s == 1:
+                    for u in range(uint64(n1)):
+                        dxf[xb + u] = dPf[p0 + uint64(pl) + u] + bc
+                elif s == 2:
+                    for h in range(uint64(h_lo), uint64(h_hi)):
+                        even = dPf[p0 + h]
+                        odd = dPf[p0 + uint64(R) + h]
+                        dxf[xb + uint64(2) * h - uint64(pl)] = even + bc
+                        dxf[xb + uint64(2) * h + uint64(1) - uint64(pl)] = odd + bc
+                for ix in edges:
+                    if bq[ix] >= 0:
+                        dx[n, c, iy, ix] = dP[row + rx[ix], n * S + aq[iy] * Wq + bq[ix]] + bc
                     else:
-                        dx[n, c, iy, ix] = bias[c]
+                        dx[n, c, iy, ix] = bc
 
 
 @njit(cache=True, nogil=True)
