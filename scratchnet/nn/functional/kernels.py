@@ -196,30 +196,33 @@ def _unphase(dP, s, pt, pl, Hq, Wq, bias, dx):  # dP, bias (C,): IN   dx: OUT (N
 def _to_grid(g, Hq, Wq, G):  # g: IN (N, F, Ho, Wo)   G: OUT (F, N*S), junk entries zero
     N, F, Ho, Wo = g.shape
     S = Hq * Wq
+    R = G.shape[1]
+    G[:] = 0
+    Gf = G.reshape(-1)
+    gf = g.reshape(-1)
     for f in range(F):
         for n in range(N):
-            for a in range(Hq):
-                seg = G[f, n * S + a * Wq:n * S + (a + 1) * Wq]
-                if a >= Ho:
-                    seg[:] = 0
-                    continue
-                grow = g[n, f, a]
-                for b in range(Wo):
-                    seg[b] = grow[b]
-                seg[Wo:] = 0
+            for a in range(Ho):
+                dst = uint64(f * R + n * S + a * Wq)
+                src = uint64(((n * F + f) * Ho + a) * Wo)
+                for b in range(uint64(Wo)):
+                    Gf[dst + b] = gf[src + b]
 
 
 @njit(cache=True, nogil=True)
 def _from_grid(A, Hq, Wq, y):  # A: IN (F, N*S)   y: OUT (N, F, Ho, Wo)
     N, F, Ho, Wo = y.shape
     S = Hq * Wq
+    R = A.shape[1]
+    Af = A.reshape(-1)
+    yf = y.reshape(-1)
     for n in range(N):
         for f in range(F):
             for oy in range(Ho):
-                seg = A[f, n * S + oy * Wq:n * S + oy * Wq + Wo]
-                yrow = y[n, f, oy]
-                for ox in range(Wo):
-                    yrow[ox] = seg[ox]
+                src = uint64(f * R + n * S + oy * Wq)
+                dst = uint64(((n * F + f) * Ho + oy) * Wo)
+                for ox in range(uint64(Wo)):
+                    yf[dst + ox] = Af[src + ox]
 
 
 @njit(cache=True, nogil=True, inline="always")
