@@ -11,7 +11,7 @@ Backward sends each :math:`G_{n,c,o_y,o_x}` to the one input pixel that won; on 
 Winners are stored as a flat index ``iy·W + ix`` into the sample's (H, W) plane.
 """
 import numpy as np
-from numba import njit
+from numba import njit, uint64
 
 
 def maxpool_reference(x, p, pt, pl, Ho, Wo):
@@ -38,6 +38,45 @@ def maxpool_backward_reference(g, winners, x_shape):
 
 
 @njit(cache=True, nogil=True)
+def _maxpool2_kernel(x, y, winners):  # x: IN   y, winners: OUT
+    """2×2 windows, no top/left padding: full windows compare four values with selects (first
+    maximum wins), a cut last row or column (odd H, W with "same") takes the general rule."""
+    N, C, H, W = x.shape
+    Ho, Wo = y.shape[2], y.shape[3]
+    xf = x.reshape(-1)
+    yf = y.reshape(-1)
+    wf = winners.reshape(-1)
+    for n in range(N):
+        for c in range(C):
+            for oy in range(Ho):
+                o = uint64(((n * C + c) * Ho + oy) * Wo)
+                r0 = uint64(((n * C + c) * H + 2 * oy) * W)
+                k0 = uint64(2 * oy * W)
+                if 2 * oy + 1 < H:
+                    r1 = r0 + uint64(W)
+                    for ox in range(uint64(W // 2)):
+                        a, b = xf[r0 + 2 * ox], xf[r0 + 2 * ox + 1]
+                        d, e = xf[r1 + 2 * ox], xf[r1 + 2 * ox + 1]
+                        best, arg = a, 0
+                        best, arg = (b, 1) if b > best else (best, arg)
+                        best, arg = (d, W) if d > best else (best, arg)
+                        best, arg = (e, W + 1) if e > best else (best, arg)
+                        yf[o + ox] = best
+                        wf[o + ox] = k0 + 2 * ox + arg
+                    first_cut = W // 2
+                else:
+                    first_cut = 0
+                for ox in range(first_cut, Wo):  # windows cut by the bottom/right edge
+                    best, arg = x[n, c, 2 * oy, 2 * ox], 2 * oy * W + 2 * ox
+                    for iy in range(2 * oy, min(2 * oy + 2, H)):
+                        for ix in range(2 * ox, min(2 * ox + 2, W)):
+                            if x[n, c, iy, ix] > best:
+                                best, arg = x[n, c, iy, ix], iy * W + ix
+                    y[n, c, oy, ox] = best
+                    winners[n, c, oy, ox] = arg
+
+
+@njit(cache=True, nogil=True)
 def maxpool_kernel(x, p, pt, pl, y, winners):  # x: IN   y, winners: OUT (N, C, Ho, Wo)
     """Numba twin of :func:`maxpool_reference` (strict ``>``: first maximum wins).
 
@@ -45,6 +84,9 @@ def maxpool_kernel(x, p, pt, pl, y, winners):  # x: IN   y, winners: OUT (N, C, 
     """
     N, C, H, W = x.shape
     Ho, Wo = y.shape[2], y.shape[3]
+    if p == 2 and pt == 0 and pl == 0:  # the common case: a branch-free, vectorizable loop
+        _maxpool2_kernel(x, y, winners)
+        return
     for n in range(N):
         for c in range(C):
             xp = x[n, c]
