@@ -124,9 +124,27 @@ def _phase_split(x, s, pt, pl, Hq, Wq, P):  # x: IN (N, C, H, W)   P: OUT (C*s*s
         edges = _edges(min(W, 2 * h_lo - pl), max(0, 2 * h_hi - pl), W)
     else:
         edges = _edges(0, 0, W)
-    P[:] = 0
     Pf = P.reshape(-1)
     xf = x.reshape(-1)
+    if s == 1:  # plane row a holds x row a - pt between pl zeros and the right padding
+        for c in range(C):
+            for n in range(N):
+                for a in range(Hq):
+                    p0 = uint64(c * R + n * S + a * Wq)
+                    iy = a - pt
+                    if iy < 0 or iy >= H:
+                        for b in range(uint64(Wq)):
+                            Pf[p0 + b] = 0
+                        continue
+                    xb = uint64(((n * C + c) * H + iy) * W)
+                    for b in range(uint64(pl)):
+                        Pf[p0 + b] = 0
+                    for u in range(uint64(n1)):
+                        Pf[p0 + uint64(pl) + u] = xf[xb + u]
+                    for b in range(uint64(pl + n1), uint64(Wq)):
+                        Pf[p0 + b] = 0
+        return
+    P[:] = 0
     for c in range(C):
         for n in range(N):
             for iy in range(H):
@@ -135,10 +153,7 @@ def _phase_split(x, s, pt, pl, Hq, Wq, P):  # x: IN (N, C, H, W)   P: OUT (C*s*s
                 row = (c * s + ry[iy]) * s
                 p0 = uint64(row * R + n * S + aq[iy] * Wq)   # plane row of phase rx = 0
                 xb = uint64(((n * C + c) * H + iy) * W)        # x[n, c, iy, 0]
-                if s == 1:
-                    for u in range(uint64(n1)):
-                        Pf[p0 + uint64(pl) + u] = xf[xb + u]
-                elif s == 2:
+                if s == 2:
                     for h in range(uint64(h_lo), uint64(h_hi)):
                         Pf[p0 + h] = xf[xb + uint64(2) * h - uint64(pl)]
                         Pf[p0 + uint64(R) + h] = xf[xb + uint64(2) * h + uint64(1) - uint64(pl)]
@@ -197,16 +212,21 @@ def _to_grid(g, Hq, Wq, G):  # g: IN (N, F, Ho, Wo)   G: OUT (F, N*S), junk entr
     N, F, Ho, Wo = g.shape
     S = Hq * Wq
     R = G.shape[1]
-    G[:] = 0
     Gf = G.reshape(-1)
     gf = g.reshape(-1)
     for f in range(F):
         for n in range(N):
-            for a in range(Ho):
+            for a in range(Hq):
                 dst = uint64(f * R + n * S + a * Wq)
+                if a >= Ho:
+                    for b in range(uint64(Wq)):
+                        Gf[dst + b] = 0
+                    continue
                 src = uint64(((n * F + f) * Ho + a) * Wo)
                 for b in range(uint64(Wo)):
                     Gf[dst + b] = gf[src + b]
+                for b in range(uint64(Wo), uint64(Wq)):
+                    Gf[dst + b] = 0
 
 
 @njit(cache=True, nogil=True)
