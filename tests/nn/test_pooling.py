@@ -20,8 +20,9 @@ def _distinct(rng, shape):
     return rng.permutation(int(np.prod(shape))).reshape(shape).astype(np.float64) * 0.1
 
 
-@pytest.mark.parametrize("shape, p, padding", [((2, 3, 7, 5), 2, "same"), ((2, 2, 6, 6), 2, "valid"),
-                                               ((1, 2, 7, 8), 3, "same"), ((1, 2, 7, 8), 3, "valid")])
+@pytest.mark.parametrize("shape, p, padding", [
+    ((2, 3, 7, 5), 2, "same"), ((2, 2, 6, 6), 2, "valid"), ((1, 2, 7, 8), 3, "same"),
+    ((1, 2, 7, 8), 3, "valid")])
 def test_maxpool_gradients(backend, shape, p, padding):
     rng = np.random.default_rng(20)
     check_gradients(MaxPool2D(p, padding), _distinct(rng, shape), random_state=rng)

@@ -8,9 +8,12 @@ convolution described by its stride and padding ``pads = (top, bottom, left, rig
 * :func:`conv2d_grad_input` — ``dL/dx`` from ``dL/dy`` (also the transposed convolution);
 * :func:`conv2d_grad_weight` — ``dL/dw`` from ``x`` and ``dL/dy``.
 
+:func:`conv2d_backward` (both gradients) and :func:`conv2d_forward_grad_weight` (a transposed
+convolution's backward) fuse two of them so that the Numba path lays the data out once.
+
 The Numba path takes an optional ``work`` dict in which it keeps its work buffers between
-calls (a layer passes its own). Switch with ``set_backend("reference")`` (tests hold the two equal); :mod:`.naive` holds the
-textbook loops both are checked against.
+calls (a layer passes its own). Switch with ``set_backend("reference")`` (tests hold the two
+equal); :mod:`.naive` holds the textbook loops both are checked against.
 """
 import numpy as np
 
@@ -129,6 +132,6 @@ def conv2d_forward_grad_weight(x, g, w, stride, pads, work=None):
     return y, dw
 
 
-__all__ = ["conv2d_backward", "conv2d_forward_grad_weight", "set_backend", "get_backend", "conv2d", "conv2d_grad_input", "conv2d_grad_weight",
-           "im2col", "col2im", "output_hw", "check_padding", "conv_output_size",
+__all__ = ["set_backend", "get_backend", "conv2d", "conv2d_grad_input", "conv2d_grad_weight",
+           "conv2d_backward", "conv2d_forward_grad_weight", "im2col", "col2im", "output_hw", "check_padding", "conv_output_size",
            "conv_transpose_output_size"]
