@@ -16,7 +16,7 @@ without it the comparison columns are skipped.
 
 Usage::
 
-    python benchmarks/bench_nn.py            # ~2 minutes
+    python benchmarks/bench_nn.py            # about 3 minutes
     python benchmarks/bench_nn.py --quick    # smoke run, a few seconds per model
 """
 import argparse
