@@ -133,5 +133,5 @@ def conv2d_forward_grad_weight(x, g, w, stride, pads, work=None):
 
 
 __all__ = ["set_backend", "get_backend", "conv2d", "conv2d_grad_input", "conv2d_grad_weight",
-           "conv2d_backward", "conv2d_forward_grad_weight", "im2col", "col2im", "output_hw", "check_padding", "conv_output_size",
-           "conv_transpose_output_size"]
+           "conv2d_backward", "conv2d_forward_grad_weight", "im2col", "col2im", "output_hw",
+           "check_padding", "conv_output_size", "conv_transpose_output_size"]
