@@ -66,7 +66,16 @@ def _taps_forward_one(P, w, b, f, s, Wq, j0, m, A):
     a[:] = b[f]
     for c in range(C):
         for ky in range(kh):
-            for kx in range(kw):
+            kx = 0
+            while kx + 3 <= kw:  # three taps per pass
+                p0 = _tap(P, s, Wq, c, ky, kx, j0, m)
+                p1 = _tap(P, s, Wq, c, ky, kx + 1, j0, m)
+                p2 = _tap(P, s, Wq, c, ky, kx + 2, j0, m)
+                w0, w1, w2 = w[f, c, ky, kx], w[f, c, ky, kx + 1], w[f, c, ky, kx + 2]
+                for i in range(m):
+                    a[i] += w0 * p0[i] + w1 * p1[i] + w2 * p2[i]
+                kx += 3
+            for kx in range(kx, kw):
                 p0 = _tap(P, s, Wq, c, ky, kx, j0, m)
                 w0 = w[f, c, ky, kx]
                 for i in range(m):
@@ -212,7 +221,22 @@ def _taps_backward_weight_one(P, G, f, s, Wq, j0, m, dw):
     gf = G[f, j0:j0 + m]
     for c in range(C):
         for ky in range(kh):
-            for kx in range(kw):
+            kx = 0
+            while kx + 3 <= kw:  # three taps share each load of G
+                p0 = _tap(P, s, Wq, c, ky, kx, j0, m)
+                p1 = _tap(P, s, Wq, c, ky, kx + 1, j0, m)
+                p2 = _tap(P, s, Wq, c, ky, kx + 2, j0, m)
+                a0 = a1 = a2 = zero
+                for i in range(m):
+                    u = gf[i]
+                    a0 += u * p0[i]
+                    a1 += u * p1[i]
+                    a2 += u * p2[i]
+                dw[f, c, ky, kx] += a0
+                dw[f, c, ky, kx + 1] += a1
+                dw[f, c, ky, kx + 2] += a2
+                kx += 3
+            for kx in range(kx, kw):
                 p0 = _tap(P, s, Wq, c, ky, kx, j0, m)
                 acc = zero
                 for i in range(m):
