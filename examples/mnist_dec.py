@@ -15,6 +15,11 @@ of the final clustering, the decoded centroids, the pretraining loss and DEC's h
 Pretraining quality decides most of DEC's result; ``--ae-cache`` keeps the pretrained
 autoencoder per seed so DEC settings can be compared on the same start.
 
+Measured on Fashion-MNIST, all 70,000 images, seed 0 (one pretraining of 40 epochs, ~25 min
+on the shared 2-core machine; DEC capped at 4200 steps): pixels + K-means 0.476, AE + K-means
+0.498, DEC (SGD) 0.544, IDEC (λ = 10, Adam) 0.534, DEC with Adam 0.530 — below the issue's
+0.62 target; better pretraining is the lever.
+
     python examples/mnist_dec.py --dataset fashion-mnist --split all --seeds 3
     python examples/mnist_dec.py --dataset fashion-mnist --quick
 """
@@ -126,7 +131,7 @@ def _figures(ae, dec, y, out, dataset):
 
 def main(argv=None):
     p = example_parser(__doc__.splitlines()[0], datasets=("mnist", "fashion-mnist"),
-                       default_dataset="mnist", default_epochs=50)
+                       default_dataset="mnist", default_epochs=40)
     p.add_argument("--dims", type=int, nargs="+", default=[500, 500, 2000, 10],
                    help="encoder widths after the input")
     p.add_argument("--ae-lr", type=float, default=1e-3, help="Adam learning rate (pretraining)")
