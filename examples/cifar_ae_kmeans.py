@@ -15,103 +15,45 @@ ordered confusion matrix, a contact sheet per cluster and a 2-D PCA scatter of t
     python examples/cifar_ae_kmeans.py --data-dir ../shared/data/cifar10-subset
 """
 import sys
-from pathlib import Path
 
-import numpy as np
-
-from scratchnet import plot
-from scratchnet.datasets import flatten, to_grayscale
+from scratchnet.datasets import CIFAR10_CLASSES, flatten, to_grayscale
 from scratchnet.models import cifar_autoencoder, pool_autoencoder
-from scratchnet.pipeline import (METRICS, aggregate, example_parser, format_table, kmeans_step,
-                                 load_images, timer, write_json)
+from scratchnet.pipeline import (METRICS, autoencoder_figures, kmeans_example_parser,
+                                 kmeans_step, load_images, run_seeds, train_and_cluster)
 
 COLUMNS = METRICS + ("train_seconds", "kmeans_seconds")
 
 
 def run(args, seed, out):
+    """One seed: grey pixels → K-means, then each autoencoder's codes → K-means."""
     X, y = load_images("cifar10", args.split, args.data_dir, limit=args.limit, random_state=seed)
     print(f"CIFAR-10 {args.split}: {X.shape[0]} images {X.shape[1:]}")
-    k, sample = args.clusters, args.silhouette_sample
     results, figures = {}, {}
 
     # W4: K-means on grey pixels.
     gray = flatten(to_grayscale(X))
-    _, results["pixels (gray 1024)"] = kmeans_step(gray, y, k, args.n_init, seed, sample)
+    _, results["pixels (gray 1024)"] = kmeans_step(gray, y, args.clusters, args.n_init, seed,
+                                                   args.silhouette_sample)
 
-    # W0: the convolutional autoencoder, trained on 90 % and validated on 10 %.
+    # W0: the convolutional autoencoder (and W4's pooling one with --pool), then K-means.
     models = [("codes (conv AE 512)", cifar_autoencoder(random_state=seed))]
     if args.pool:
         models.append(("codes (pool AE 192)", pool_autoencoder(random_state=seed)))
-    order = np.random.default_rng(seed).permutation(len(X))
-    n_val = max(1, len(X) // 10)
     for i, (name, ae) in enumerate(models):
-        if i == 0:
-            ae.summary()
-        with timer() as t:
-            ae.fit(X[order[n_val:]], epochs=args.epochs, validation_data=X[order[:n_val]],
-                   random_state=seed, verbose=not args.quiet)
-        codes = ae.features(X)
-        km, scores = kmeans_step(codes, y, k, args.n_init, seed, sample)
-        scores["train_seconds"] = t.seconds
-        scores["final_loss"] = ae.history_["loss"][-1]
-        results[name] = scores
+        km, results[name] = train_and_cluster(ae, X, y, args, seed,
+                                              verbose_summary=(i == 0 and out is not None))
         if i == 0 and out is not None:
-            figures.update(_figures(ae, km, X, y, out))
-    return results, figures
-
-
-def _figures(ae, km, X, y, out):
-    tag = Path(out)
-    paths = {
-        "reconstructions": tag / "reconstructions.png",
-        "loss": tag / "loss_curves.png",
-        "centroids": tag / "decoded_centroids.png",
-        "confusion": tag / "confusion_matrix.png",
-        "contact_sheet": tag / "clusters_contact_sheet.png",
-        "scatter": tag / "codes_pca.png",
-    }
-    sample = X[:10]
-    plot.reconstructions(sample, ae.reconstruct(sample), path=paths["reconstructions"])
-    plot.loss_curves(ae.history_, path=paths["loss"], title="CIFAR-10 autoencoder")
-    plot.decoded_centroids(ae.decode(km.cluster_centers_), path=paths["centroids"])
-    plot.confusion_matrix(y, km.labels_, path=paths["confusion"], class_names=CLASSES)
-    plot.cluster_contact_sheet(X, km.labels_, path=paths["contact_sheet"])
-    n = min(len(X), 3000)
-    plot.scatter_codes(ae.features(X[:n]), km.labels_[:n], centers=km.cluster_centers_,
-                       path=paths["scatter"], title="Autoencoder codes (PCA), by cluster")
-    return {k: str(v) for k, v in paths.items()}
-
-
-CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
-           "truck"]
+            figures = autoencoder_figures(ae, km, X, y, out, CIFAR10_CLASSES,
+                                          title="CIFAR-10 autoencoder (W0)")
+    return results, figures, None
 
 
 def main(argv=None):
-    p = example_parser(__doc__.splitlines()[0], datasets=("cifar10",), default_dataset="cifar10",
-                       default_epochs=20)
-    p.add_argument("--pool", action="store_true", help="also W4's pooling autoencoder")
-    p.add_argument("--n-init", type=int, default=10, help="K-means restarts")
-    p.add_argument("--silhouette-sample", type=int, default=10000,
-                   help="silhouette on at most this many points (exact below it)")
-    args = p.parse_args(argv)
-    if args.quick:
-        args.limit, args.epochs, args.n_init = args.limit or 400, min(args.epochs, 1), 2
-    out = Path(args.out or "out/cifar_ae_kmeans")
-
-    with timer() as total:
-        runs, figures = [], {}
-        for s in range(args.seed, args.seed + args.seeds):
-            res, figs = run(args, s, out if s == args.seed else None)
-            runs.append(res)
-            figures = figures or figs
-    rows = [dict(stage=k, **v) for k, v in (aggregate(runs) if args.seeds > 1
-                                           else runs[0]).items()]
-    print()
-    print(format_table(rows, COLUMNS, title=f"K-means (k={args.clusters}) on CIFAR-10 "
-                       f"{args.split}, {args.seeds} seed(s)"))
-    print(f"\nwall time {total.seconds:.1f} s; figures and metrics.json in {out}/")
-    write_json(out / "metrics.json", {"args": vars(args), "runs": runs,
-                                      "wall_seconds": total.seconds, "figures": figures})
+    parse = kmeans_example_parser(__doc__.splitlines()[0], "cifar_ae_kmeans",
+                                  datasets=("cifar10",), default_dataset="cifar10")
+    args = parse(argv, extra=lambda p: p.add_argument(
+        "--pool", action="store_true", help="also W4's pooling autoencoder"))
+    run_seeds(run, args, COLUMNS, f"K-means (k={args.clusters}) on CIFAR-10 {args.split}")
     return 0
 
 

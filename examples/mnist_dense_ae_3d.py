@@ -23,9 +23,8 @@ import numpy as np
 from scratchnet import plot
 from scratchnet.datasets import flatten
 from scratchnet.models import dense_autoencoder
-from scratchnet.pipeline import (METRICS, class_names, example_parser, kmeans_step,
-                                 load_images, results_table, split_validation, timer,
-                                 write_json)
+from scratchnet.pipeline import (METRICS, class_names, kmeans_example_parser, kmeans_step,
+                                 load_images, run_seeds, train_and_cluster)
 
 COLUMNS = METRICS + ("train_seconds", "kmeans_seconds")
 DIMS = (784, 784, 64, 32, 3)
@@ -43,22 +42,15 @@ def run(args, seed, out):
     _, results["pixels (784)"] = kmeans_step(pixels, y, k, args.n_init, seed, sample)
 
     ae = dense_autoencoder(dims=DIMS, activation="sigmoid", random_state=seed)
-    if out is not None:
-        ae.summary()
-    train, val = split_validation(pixels, seed)
-    with timer() as t:
-        ae.fit(train, epochs=args.epochs, validation_data=val, random_state=seed,
-               verbose=not args.quiet)
+    km, scores = train_and_cluster(ae, pixels, y, args, seed,
+                                   verbose_summary=out is not None)
     codes = ae.features(pixels)
-    km, scores = kmeans_step(codes, y, k, args.n_init, seed, sample)
-    scores["train_seconds"] = t.seconds
-    scores["final_loss"] = ae.history_["loss"][-1]
     results["codes (dense AE 3)"] = scores
     print(f"purity (seed {seed}): pixels {results['pixels (784)']['purity']:.3f}, "
           f"3-d codes {scores['purity']:.3f}   (W2 on MNIST: 0.62 vs 0.699)")
 
     figures = _figures(ae, km, X, y, codes, class_names(args.dataset), out) if out else {}
-    return results, figures
+    return results, figures, None
 
 
 def _figures(ae, km, X, y, codes, names, out):
@@ -88,28 +80,10 @@ def _figures(ae, km, X, y, codes, names, out):
 
 
 def main(argv=None):
-    p = example_parser(__doc__.splitlines()[0], datasets=("mnist", "fashion-mnist"),
-                       default_dataset="mnist", default_epochs=20)
-    p.add_argument("--n-init", type=int, default=10, help="K-means restarts")
-    p.add_argument("--silhouette-sample", type=int, default=10000,
-                   help="silhouette on at most this many points (exact below it)")
-    args = p.parse_args(argv)
-    if args.quick:
-        args.limit, args.epochs, args.n_init = args.limit or 400, min(args.epochs, 1), 2
-    out = Path(args.out or "out/mnist_dense_ae_3d")
-
-    with timer() as total:
-        runs, figures = [], {}
-        for s in range(args.seed, args.seed + args.seeds):
-            res, figs = run(args, s, out if s == args.seed else None)
-            runs.append(res)
-            figures = figures or figs
-    print()
-    print(results_table(runs, COLUMNS, title=f"K-means (k={args.clusters}) on {args.dataset} "
-                        f"{args.split}, {args.seeds} seed(s)"))
-    print(f"\nwall time {total.seconds:.1f} s; figures and metrics.json in {out}/")
-    write_json(out / "metrics.json", {"args": vars(args), "runs": runs,
-                                      "wall_seconds": total.seconds, "figures": figures})
+    parse = kmeans_example_parser(__doc__.splitlines()[0], "mnist_dense_ae_3d",
+                                  datasets=("mnist", "fashion-mnist"), default_dataset="mnist")
+    args = parse(argv)
+    run_seeds(run, args, COLUMNS, f"K-means (k={args.clusters}) on {args.dataset} {args.split}")
     return 0
 
 

@@ -162,6 +162,8 @@ def _jsonable(v):
         return v.item()
     if isinstance(v, np.ndarray):
         return v.tolist()
+    if isinstance(v, os.PathLike):
+        return os.fspath(v)
     raise TypeError(f"write_json: cannot serialise {type(v).__name__}")
 
 
@@ -252,3 +254,93 @@ def external_scores(y_true, labels):
             "nmi": float(normalized_mutual_info_score(y_true, labels)),
             "ari": float(adjusted_rand_score(y_true, labels)),
             "purity": float(purity_score(y_true, labels))}
+
+
+# ---- the shape shared by the AE → K-means examples -----------------------------------------
+
+def kmeans_example_parser(description, name, **kwargs):
+    """``example_parser`` plus the K-means flags; ``parse(argv)`` applies ``--quick``.
+
+    Returns ``parse``: a function from argv to the parsed arguments, with ``args.out``
+    defaulting to ``out/<name>`` and ``--quick`` meaning 400 images, one epoch, two restarts.
+    """
+    p = example_parser(description, **kwargs)
+    p.add_argument("--n-init", type=int, default=10, help="K-means restarts")
+    p.add_argument("--silhouette-sample", type=int, default=10000,
+                   help="silhouette on at most this many points (exact below it)")
+
+    def parse(argv=None, extra=None):
+        if extra is not None:
+            extra(p)
+        args = p.parse_args(argv)
+        if args.quick:
+            args.limit, args.epochs, args.n_init = args.limit or 400, min(args.epochs, 1), 2
+        args.out = Path(args.out or f"out/{name}")
+        return args
+    return parse
+
+
+def run_seeds(run, args, columns, title):
+    """Run ``run(args, seed, out)`` for each seed, print the table, write ``metrics.json``.
+
+    ``run`` returns ``(results, figures, extras)``: ``{stage: scores}``, ``{name: png path}``
+    (drawn for the first seed only, which alone gets ``out``) and a dict of anything else
+    worth keeping per seed (listed under its key in ``metrics.json``).
+    """
+    runs, figures, extras = [], {}, {}
+    with timer() as total:
+        for s in range(args.seed, args.seed + args.seeds):
+            results, figs, extra = run(args, s, args.out if s == args.seed else None)
+            runs.append(results)
+            figures = figures or figs
+            for key, value in (extra or {}).items():
+                extras.setdefault(key, []).append(value)
+    print()
+    print(results_table(runs, columns, title=f"{title}, {args.seeds} seed(s)"))
+    print(f"\nwall time {total.seconds:.1f} s; figures and metrics.json in {args.out}/")
+    write_json(args.out / "metrics.json", {"args": vars(args), "runs": runs, **extras,
+                                           "wall_seconds": total.seconds, "figures": figures})
+    return runs
+
+
+def train_and_cluster(ae, X, y, args, seed, verbose_summary):
+    """Train ``ae`` on 90 % of ``X`` (10 % validates), then K-means on its codes of ``X``.
+
+    Returns ``(km, scores)`` with the training time and final loss among the scores.
+    """
+    if verbose_summary:
+        ae.summary()
+    X_train, X_val = split_validation(X, seed)
+    with timer() as t:
+        ae.fit(X_train, epochs=args.epochs, validation_data=X_val, random_state=seed,
+               verbose=not args.quiet)
+    km, scores = kmeans_step(ae.features(X), y, args.clusters, args.n_init, seed,
+                             args.silhouette_sample)
+    scores["train_seconds"] = t.seconds
+    scores["final_loss"] = ae.history_["loss"][-1]
+    return km, scores
+
+
+def autoencoder_figures(ae, km, X, y, out, names=None, title="Autoencoder"):
+    """The figures of an image autoencoder + K-means run, saved in ``out``; returns the paths.
+
+    Reconstructions, the training loss, K-means centres decoded to images, the Hungarian-
+    ordered confusion matrix, a contact sheet per cluster and a 2-D PCA scatter of the codes.
+    """
+    from . import plot
+    out = Path(out)
+    paths = {key: out / f"{name}.png" for key, name in (
+        ("reconstructions", "reconstructions"), ("loss", "loss_curves"),
+        ("centroids", "decoded_centroids"), ("confusion", "confusion_matrix"),
+        ("contact_sheet", "clusters_contact_sheet"), ("scatter", "codes_pca"))}
+    sample = X[:10]
+    plot.reconstructions(sample, ae.reconstruct(sample), path=paths["reconstructions"])
+    plot.loss_curves(ae.history_, path=paths["loss"], title=title)
+    # A centroid is a mean of codes; decoding it shows the cluster's "typical" image.
+    plot.decoded_centroids(ae.decode(km.cluster_centers_), path=paths["centroids"])
+    plot.confusion_matrix(y, km.labels_, path=paths["confusion"], class_names=names)
+    plot.cluster_contact_sheet(X, km.labels_, path=paths["contact_sheet"])
+    n = min(len(X), 3000)
+    plot.scatter_codes(ae.features(X[:n]), km.labels_[:n], centers=km.cluster_centers_,
+                       path=paths["scatter"], title="Autoencoder codes (PCA), by cluster")
+    return {k: str(v) for k, v in paths.items()}
