@@ -6,6 +6,7 @@ from .reshape import Flatten, Reshape
 from .losses import BCELoss, KLDivLoss, Loss, MSELoss
 from .conv import Conv2D, Conv2DTranspose
 from .pooling import MaxPool2D, UpSampling2D
+from .normalize import L2Normalize
 from .optim import SGD, Adadelta, Adam, Optimizer
 from .checkpoint import Callback, History, ModelCheckpoint, load_checkpoint, load_model
 from .model import Sequential
