@@ -4,6 +4,9 @@ from numba import njit
 
 from ._pairwise import SortedByLabel, check_X_labels, exact_sq
 
+# Block side of the gap pass: its bound blocks (4 bytes each) should stay in a core's L2 cache.
+INTER_BLOCK = 512
+
 
 @njit(cache=True, nogil=True)
 def _intra_block(G, i0, j0, X, sq, gamma, hi):
@@ -98,10 +101,15 @@ def dunn_index(X, labels):
     Exact, no n×n matrix. The diameters come from GEMM blocks within each cluster; every pair
     that might be the largest, given a rigorous bound on the GEMM's rounding error, is
     recomputed directly in float64 (see ``_pairwise``). For the smallest gap, the rows are
-    projected on m = 64 (roughly principal) orthonormal directions P; with z = Pᵀx and residual
+    projected on m = 32 (roughly principal) orthonormal directions P; with z = Pᵀx and residual
     norm ρ = |x - Pz|, :math:`\lVert x - y \rVert^2 \ge \lVert z_x - z_y \rVert^2 +
-    (ρ_x - ρ_y)^2`, a lower bound 12x cheaper to get (by GEMM) than the distance itself; only
+    (ρ_x - ρ_y)^2`, a lower bound 25x cheaper to get (by GEMM) than the distance itself; only
     pairs whose bound falls below the best exact gap found so far are computed in full.
+    That pass is bound by memory, not arithmetic: its blocks are 512×512 so each block of
+    bounds stays in the core's cache between the GEMM that writes it and the kernel that
+    reads it (2048×2048 blocks, 16 MB each, made it twice as slow on Fashion-MNIST's 10,000
+    test images; 32 directions instead of 64 saved another 15%, with no more exact
+    recomputations).
     Invariant to scaling X by a positive factor, and to translating it.
 
     References
@@ -128,7 +136,7 @@ def dunn_index(X, labels):
 
     # smallest gap: every inter-cluster pair is bounded below in an m-dimensional projection,
     # and only the few pairs whose bound is below the best exact value are computed in full
-    m = min(64, s.d)
+    m = min(32, s.d)
     Xc64 = s.Xc.astype(np.float64)
     Z64 = Xc64 @ _principal_axes(s.Xc, m, np.random.default_rng(0))
     r = np.sqrt(np.maximum(s.sq - np.einsum("if,if->i", Z64, Z64), 0.0))
@@ -144,7 +152,8 @@ def dunn_index(X, labels):
         best[0] = _inter_block(Gz, i0, j0, s.X, zsq, r, sq64, s.codes, s.bounds, margin,
                                best[0])
 
-    lo_all = min(st[0] for st in s.map_blocks(inter, lambda: [np.inf], A=Z))
+    lo_all = min(st[0] for st in s.map_blocks(inter, lambda: [np.inf], A=Z,
+                                              tasks=s.upper_blocks(block=INTER_BLOCK)))
     if hi_all == 0.0:
         return float("inf")
     return float(np.sqrt(lo_all) / np.sqrt(hi_all))

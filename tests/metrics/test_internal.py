@@ -6,7 +6,7 @@ from sklearn.metrics import silhouette_samples as sk_samples
 from sklearn.metrics import silhouette_score as sk_score
 
 from scratchnet.metrics import dunn_index, silhouette_samples, silhouette_score
-from scratchnet.metrics import _pairwise
+from scratchnet.metrics import _pairwise, dunn as _dunn
 
 
 def _data(seed, n=300, d=6, k=4, dtype=np.float64):
@@ -21,6 +21,7 @@ def small_blocks(monkeypatch):
     """Blocks of 64 rows, so a few hundred samples exercise many off-diagonal blocks."""
     monkeypatch.setattr(_pairwise, "BLOCK", 64)
     monkeypatch.setattr(_pairwise.SortedByLabel.upper_blocks, "__defaults__", (0, None, 64))
+    monkeypatch.setattr(_dunn, "INTER_BLOCK", 64)
 
 
 def _brute_dunn(X, y):
@@ -79,7 +80,7 @@ def test_dunn_equals_brute_force_and_is_scale_invariant(dtype, small_blocks):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_dunn_exact_in_high_dimension(dtype, small_blocks):
-    """d > 64: the smallest gap goes through the projected lower bound and its pruning."""
+    """d > 32: the smallest gap goes through the projected lower bound and its pruning."""
     rng = np.random.default_rng(20)
     base = rng.uniform(size=(5, 150))
     y = rng.integers(5, size=300)
