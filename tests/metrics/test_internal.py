@@ -21,7 +21,7 @@ def small_blocks(monkeypatch):
     """Blocks of 64 rows, so a few hundred samples exercise many off-diagonal blocks."""
     monkeypatch.setattr(_pairwise, "BLOCK", 64)
     monkeypatch.setattr(_pairwise.SortedByLabel.upper_blocks, "__defaults__", (0, None, 64))
-    monkeypatch.setattr(_dunn, "INTER_BLOCK", 64)
+    monkeypatch.setattr(_dunn, "BLOCK", 64)
 
 
 def _brute_dunn(X, y):
@@ -88,6 +88,18 @@ def test_dunn_exact_in_high_dimension(dtype, small_blocks):
     X[10] = X[200] + dtype(1e-3)  # a very close pair, likely in different clusters
     for labels in (y, np.roll(y, 7)):
         assert dunn_index(X, labels) == pytest.approx(_brute_dunn(X, labels), rel=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dunn_exact_when_the_projection_sees_little(dtype, small_blocks):
+    """Points on a sphere in 200-d: no 32 directions hold most of the spread, so the brackets
+    are loose and many pairs go to the exact path; the answer must not change."""
+    rng = np.random.default_rng(21)
+    X = rng.standard_normal((240, 200))
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    X = X.astype(dtype)
+    y = rng.integers(3, size=240)
+    assert dunn_index(X, y) == pytest.approx(_brute_dunn(X, y), rel=1e-12)
 
 
 def test_dunn_degenerate_diameter_is_inf():
