@@ -9,11 +9,15 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ..nn.base import as_rng
-from ._lloyd import _inertia, assign_labels, center_rows, lloyd_iter_numba, make_buffers
+from ._lloyd import (_inertia, assign_labels, center_rows, column_sums, lloyd_iter_numba,
+                     make_buffers)
 
 
-def _check_X(X, who, n_features=None):
-    """Validate a 2-D finite float array; keep float32/float64, convert anything else to float64."""
+def _check_X(X, who, n_features=None, check_finite=True):
+    """Validate a 2-D finite float array; keep float32/float64, convert anything else to float64.
+
+    ``check_finite=False`` leaves the NaN/inf check to the caller (``fit`` gets it for free from
+    its column sums, see ``_raise_if_not_finite``)."""
     if not isinstance(X, np.ndarray):
         X = np.asarray(X)
     if X.dtype.kind not in "fiub":
@@ -24,13 +28,18 @@ def _check_X(X, who, n_features=None):
         X = X.astype(np.float64)
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError(f"{who}: expected a non-empty X, got shape {X.shape}")
-    # one sum is cheaper than a mask the size of X; it is not finite if any entry is not (or,
-    # rarely, if it overflows, when the full check decides)
-    if not np.isfinite(X.sum()) and not np.isfinite(X).all():
-        raise ValueError(f"{who}: X contains NaN or infinity")
+    if check_finite:
+        _raise_if_not_finite(X, X.sum(), who)
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(f"{who}: expected {n_features} features (as in fit), got {X.shape[1]}")
     return np.ascontiguousarray(X)
+
+
+def _raise_if_not_finite(X, total, who):
+    """``total`` is a sum over all of X: one number is cheaper to test than a mask the size of X.
+    It is not finite if any entry is not (or, rarely, if it overflows: the full check decides)."""
+    if not np.isfinite(total) and not np.isfinite(X).all():
+        raise ValueError(f"{who}: X contains NaN or infinity")
 
 
 def kmeans_plusplus(X, n_clusters, rng, n_local_trials=None):
@@ -213,10 +222,12 @@ class KMeans:
 
     def fit(self, X, y=None):
         """Compute the clustering of X (n_samples, n_features); returns ``self``."""
-        X = _check_X(X, "KMeans.fit")
+        X = _check_X(X, "KMeans.fit", check_finite=False)
+        sums = column_sums(X)  # one pass gives the mean and the finiteness check
+        _raise_if_not_finite(X, sums.sum(), "KMeans.fit")
         init, n_init = self._check_params(X)
         rng = as_rng(self.random_state)
-        X_mean = X.mean(axis=0)
+        X_mean = (sums / X.shape[0]).astype(X.dtype)
         Xc = np.empty_like(X)
         # the mean of the per-feature variances is the total sum of squares over n d
         tol = center_rows(X, X_mean, Xc) / X.size * self.tol
