@@ -5,6 +5,7 @@ r"""The ``scratchnet`` command line: train an autoencoder, cluster its codes, sc
     scratchnet train --dataset fashion-mnist --model mnist-conv --epochs 20 --out runs/fm
     scratchnet train --out runs/fm --epochs 30 --resume        # continue from the checkpoint
     scratchnet cluster runs/fm --k 10 --out runs/fm/clusters   # labels.csv, figures, metrics
+    scratchnet dec runs/fm --k 10 --out runs/fm/dec            # refine them with DEC
     scratchnet evaluate runs/fm/clusters/labels.csv --features runs/fm/clusters/codes.npy
     scratchnet cluster-images ~/Pictures/holiday --k 5 --out holiday-clusters
 
@@ -17,7 +18,8 @@ Checkpoints: ``train`` saves ``model.npz`` (weights, optimizer state, loss histo
 epoch with an atomic write, so an interrupted run loses at most the epoch in progress.
 ``--resume`` reloads it and runs the remaining epochs; because epoch ``e`` shuffles with
 ``default_rng([seed, e])`` and the optimizer state is restored, the result equals an
-uninterrupted run.
+uninterrupted run. ``dec`` does the same with ``dec_checkpoint.npz``, written at every refresh
+of the target distribution.
 """
 import argparse
 import csv
@@ -237,6 +239,123 @@ def _cmd_cluster(args):
     return 0
 
 
+# ---- dec ----------------------------------------------------------------------------------
+
+DEC_CHECKPOINT = "dec_checkpoint.npz"
+
+
+def _add_dec(sub):
+    p = sub.add_parser("dec", help="refine the clusters of a trained autoencoder with DEC/IDEC")
+    p.add_argument("model", help="model.npz, or the folder `scratchnet train` wrote")
+    _add_data_flags(p, dataset_required=False)
+    p.add_argument("--k", type=int, default=10, help="number of clusters")
+    p.add_argument("--normalize", type=float, default=None, metavar="SCALE",
+                   help="L2-normalise the codes to length SCALE before clustering "
+                        "(scratchnet.nn.L2Normalize)")
+    p.add_argument("--idec", type=float, default=0.0, metavar="WEIGHT",
+                   help="reconstruction weight: > 0 keeps the decoder training (IDEC)")
+    p.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")
+    p.add_argument("--max-iter", type=int, default=20000, help="maximum training steps")
+    p.add_argument("--update-interval", type=int, default=140,
+                   help="steps between two refreshes of the target distribution")
+    p.add_argument("--tol", type=float, default=1e-3,
+                   help="stop when fewer than this fraction of labels change at a refresh")
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--n-init", type=int, default=20, help="K-means restarts for the centroids")
+    p.add_argument("--out", required=True, help="folder for labels.csv, metrics.json, figures "
+                                                "and the DEC checkpoint")
+    p.add_argument("--resume", action="store_true",
+                   help=f"continue from {DEC_CHECKPOINT} in --out (same model and data)")
+    _add_common(p)
+    p.set_defaults(func=_cmd_dec)
+
+
+def _cmd_dec(args):
+    from .cluster import DEC
+    from .nn import Flatten, L2Normalize, Reshape, Sequential
+
+    path = Path(args.model)
+    path = path / CHECKPOINT if path.is_dir() else path
+    if not path.is_file():
+        raise CLIError(f"no model at {path} (expected a file written by `scratchnet train`)")
+    if args.normalize is not None and args.idec > 0:
+        raise CLIError("--normalize and --idec do not go together: the decoder reconstructs "
+                       "from the raw codes, not from normalised ones")
+    if args.normalize is not None and not args.normalize > 0:
+        raise CLIError(f"--normalize must be a positive length, got {args.normalize}")
+    out = Path(args.out)
+    ckpt = out / DEC_CHECKPOINT
+    if ckpt.exists() and not args.resume:
+        raise CLIError(f"{ckpt} exists; continue it with --resume or choose another --out")
+    if args.resume and not ckpt.is_file():
+        raise CLIError(f"--resume: no checkpoint {ckpt}; start without --resume")
+    config_path = path.parent / CONFIG
+    config = json.loads(config_path.read_text()) if config_path.is_file() else {}
+    args.dataset = args.dataset or config.get("dataset")
+    if args.dataset is None:
+        raise CLIError(f"--dataset is required ({config_path} not found)")
+    args.split = args.split or "train"
+    args.data_dir = args.data_dir or config.get("data_dir")
+    ae = models.Autoencoder.load(path)
+    X, y = _load_data(args)
+    if not 1 <= args.k <= len(X):
+        raise CLIError(f"--k must be between 1 and the {len(X)} images, got {args.k}")
+    Xin = _as_input(ae, X)
+    if Xin.shape[1:] != ae.input_shape:
+        raise CLIError(f"the model takes inputs {ae.input_shape}, {args.dataset} gives "
+                       f"{Xin.shape[1:]}")
+
+    # DEC wants flat codes: a convolutional encoder gets a Flatten (and its decoder a Reshape)
+    image_code = len(ae.code_shape) > 1
+    encoder = Sequential(list(ae.encoder) + ([Flatten()] if image_code else [])
+                         + ([L2Normalize(args.normalize)] if args.normalize else []))
+    decoder = None
+    if args.idec > 0:
+        decoder = Sequential(([Reshape(ae.code_shape)] if image_code else [])
+                             + list(ae.decoder))
+
+    def report(dec, logs):
+        print(f"  step {logs['iteration']:>6}: KL {logs['loss']:.5f}  labels changed "
+              f"{logs['delta_label']:.4f}  ACC {logs.get('acc', float('nan')):.4f}", flush=True)
+
+    dec = DEC(encoder, args.k, update_interval=args.update_interval, tol=args.tol,
+              max_iter=args.max_iter, batch_size=args.batch_size, optimizer=args.optimizer,
+              reconstruction_weight=args.idec, decoder=decoder, n_init=args.n_init,
+              random_state=args.seed, verbose=not args.quiet,
+              callbacks=[] if args.quiet else [report])
+    out.mkdir(parents=True, exist_ok=True)
+    if args.resume:
+        print(f"resuming DEC from {ckpt}")
+    with timer() as t:
+        dec.fit(Xin, y, checkpoint=ckpt, resume=args.resume)
+    scores = external_scores(y, dec.labels_)
+    print(f"DEC: {dec.n_iter_} steps in {t.seconds:.1f} s")
+    _print_scores(scores)
+
+    _write_csv(out / "labels.csv", ("index", "cluster", "label"),
+               zip(range(len(y)), dec.labels_.tolist(), y.tolist()))
+    names = class_names(args.dataset)
+    figures = {"confusion": out / "confusion_matrix.png", "history": out / "dec_history.png",
+               "clusters": out / "clusters_contact_sheet.png"}
+    plot.confusion_matrix(y, dec.labels_, path=figures["confusion"], class_names=names)
+    plot.loss_curves({k: dec.history_[k] for k in ("loss", "delta_label", "acc")},
+                     path=figures["history"], title="DEC, per target refresh")
+    plot.cluster_contact_sheet(X, dec.labels_, path=figures["clusters"])
+    if args.normalize is None:  # normalised centroids are not codes the decoder knows
+        figures["centroids"] = out / "decoded_centroids.png"
+        plot.decoded_centroids(_as_images(ae, ae.decode(dec.cluster_centers_), X.shape[1:]),
+                               path=figures["centroids"])
+    settings = {k: getattr(args, k) for k in ("dataset", "split", "limit", "k", "normalize",
+                                              "idec", "optimizer", "max_iter",
+                                              "update_interval", "tol", "batch_size", "n_init",
+                                              "seed")}
+    write_json(out / "metrics.json", {"model": str(path), "settings": settings, "n": len(X),
+                                      "n_iter": dec.n_iter_, "seconds": t.seconds,
+                                      "scores": scores, "history": dec.history_,
+                                      "figures": {k: str(v) for k, v in figures.items()}})
+    return 0
+
+
 # ---- evaluate -----------------------------------------------------------------------------
 
 def _add_evaluate(sub):
@@ -371,9 +490,8 @@ def _print_scores(scores):
 
 
 # Each subcommand is a pair: _add_<name>(subparsers) declares its flags and sets
-# func=_cmd_<name>. A new one (e.g. `dec`, once scratchnet.cluster.DEC lands) adds its pair
-# and one entry here.
-COMMANDS = [_add_train, _add_cluster, _add_evaluate, _add_cluster_images]
+# func=_cmd_<name>. A new one adds its pair and one entry here.
+COMMANDS = [_add_train, _add_cluster, _add_dec, _add_evaluate, _add_cluster_images]
 
 
 def build_parser():

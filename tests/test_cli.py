@@ -125,6 +125,64 @@ def test_cluster_writes_labels_codes_figures_and_repeats(trained, tmp_path):
     assert np.array_equal(truth, [int(r["label"]) for r in rows])
 
 
+def _dec_argv(trained_out, out, max_iter, *extra):
+    return ["dec", str(trained_out), "--k", "4", "--limit", str(N), "--n-init", "2",
+            "--max-iter", str(max_iter), "--update-interval", "4", "--tol", "0",
+            "--batch-size", "32", "--quiet", "--out", str(out), *extra]
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_dec_writes_results_and_an_interrupted_run_resumes_to_the_same_labels(trained,
+                                                                              tmp_path, capsys):
+    out, _ = trained
+    assert main(_dec_argv(out, tmp_path / "straight", 12)) == 0
+    rows = _read_csv(tmp_path / "straight" / "labels.csv")
+    assert len(rows) == N and list(rows[0]) == ["index", "cluster", "label"]
+    metrics = json.loads((tmp_path / "straight" / "metrics.json").read_text())
+    assert metrics["n_iter"] == 12 and metrics["settings"]["k"] == 4
+    assert 0 <= metrics["scores"]["acc"] <= 1
+    assert metrics["history"]["iteration"] == [0, 4, 8]
+    for png in ("confusion_matrix.png", "dec_history.png", "clusters_contact_sheet.png",
+                "decoded_centroids.png"):
+        assert (tmp_path / "straight" / png).stat().st_size > 0
+    # "interrupted" after 8 steps (last checkpoint at the refresh of step 4), then resumed
+    assert main(_dec_argv(out, tmp_path / "cut", 8)) == 0
+    capsys.readouterr()
+    assert main(_dec_argv(out, tmp_path / "cut", 12, "--resume")) == 0
+    assert "resuming DEC from" in capsys.readouterr().out
+    assert _read_csv(tmp_path / "cut" / "labels.csv") == rows
+    # a finished run is not overwritten by accident
+    assert main(_dec_argv(out, tmp_path / "cut", 12)) == 2
+    assert "exists; continue it with --resume" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+@pytest.mark.parametrize("extra", [["--normalize", "3"], ["--idec", "1", "--optimizer", "adam"]])
+def test_dec_normalised_codes_and_idec_with_the_convolutional_autoencoder(trained, tmp_path,
+                                                                          extra):
+    out, _ = trained
+    assert main(_dec_argv(out, tmp_path, 8, *extra)) == 0
+    labels = [int(r["cluster"]) for r in _read_csv(tmp_path / "labels.csv")]
+    assert len(labels) == N and set(labels) <= {0, 1, 2, 3}
+    decoded = (tmp_path / "decoded_centroids.png").exists()
+    assert decoded == ("--normalize" not in extra)   # normalised centroids are not decoded
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("extra, message", [
+    (["--normalize", "2", "--idec", "1"], "--normalize and --idec do not go together"),
+    (["--normalize", "-1"], "--normalize must be a positive length"),
+    (["--resume"], "--resume: no checkpoint"),
+    (["--k", "0"], "--k must be between 1 and the 160 images"),
+])
+def test_dec_errors(trained, tmp_path, capsys, extra, message):
+    out, _ = trained
+    assert main(_dec_argv(out, tmp_path / "x", 4, *extra)) == 2
+    assert message in capsys.readouterr().err
+
+
 @pytest.mark.realdata
 def test_evaluate_agrees_with_scikit_learn_and_with_cluster(trained, tmp_path, capsys):
     out, _ = trained
