@@ -32,6 +32,7 @@ from scratchnet import plot
 from scratchnet.cluster import DEC, KMeans
 from scratchnet.datasets import FASHION_MNIST_CLASSES, flatten
 from scratchnet.models import Autoencoder, dense_autoencoder
+from scratchnet.nn import L2Normalize, Sequential
 from scratchnet.pipeline import (aggregate, example_parser, external_scores, format_table,
                                  load_images, timer, write_json)
 
@@ -61,7 +62,7 @@ def _pretrain(args, X, seed):
     # the file name holds every setting the pretrained weights depend on
     tag = (f"ae_{args.dataset}_{args.split}_{args.limit or 'full'}_"
            f"{'-'.join(map(str, args.dims))}_{args.epochs}ep_lr{args.ae_lr:g}_"
-           f"bs{args.batch_size}_seed{seed}.npz")
+           f"bs{args.batch_size}_noise{args.noise:g}_seed{seed}.npz")
     cache = Path(args.ae_cache) / tag if args.ae_cache else None
     if cache is not None and cache.exists():
         print(f"autoencoder: loaded {cache} (pretraining skipped)")
@@ -71,7 +72,7 @@ def _pretrain(args, X, seed):
     ae.optimizer_kwargs = {"lr": args.ae_lr}
     with timer() as t:
         ae.fit(X, epochs=args.epochs, batch_size=args.batch_size, random_state=seed,
-               verbose=not args.quiet)
+               verbose=not args.quiet, noise=args.noise)
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         ae.save(cache)
@@ -92,33 +93,47 @@ def run(args, seed, out):
 
     ae, train_seconds = _pretrain(args, X, seed)
     with timer() as t:
-        km = KMeans(k, n_init=args.kmeans_init, random_state=seed).fit(ae.features(X))
+        codes = ae.features(X)
+        km = KMeans(k, n_init=args.kmeans_init, random_state=seed).fit(codes)
     results["AE + K-means"] = _scores(y, km.labels_, train_seconds + t.seconds)
     results["AE + K-means"]["ae_loss"] = ae.history_["loss"][-1] if ae.history_["loss"] else None
     _report("AE + K-means", results)
+    encoder = ae.encoder
+    if args.normalize:
+        # the same codes on a sphere: K-means on them is where DEC starts from
+        encoder = Sequential(list(ae.encoder) + [L2Normalize(args.normalize)])
+        with timer() as t:
+            km = KMeans(k, n_init=args.kmeans_init, random_state=seed).fit(
+                L2Normalize(args.normalize).forward(codes))
+        results["AE + L2 + K-means"] = _scores(y, km.labels_, t.seconds)
+        _report("AE + L2 + K-means", results)
 
-    dec = DEC(ae.encoder, k, update_interval=args.update_interval, tol=args.tol,
+    dec = DEC(encoder, k, update_interval=args.update_interval, tol=args.tol,
               max_iter=args.dec_iters, batch_size=args.batch_size, optimizer=args.dec_optimizer,
               reconstruction_weight=args.idec, decoder=ae.decoder if args.idec else None,
               n_init=args.kmeans_init, random_state=seed, verbose=False,
               callbacks=[] if args.quiet else [_print_refresh])
     with timer() as t:
         dec.fit(X, y)
-    name = "IDEC" if args.idec else "DEC"
+    name = ("IDEC" if args.idec else "DEC") + (" (L2 codes)" if args.normalize else "")
     results[name] = _scores(y, dec.labels_, t.seconds)
     results[name]["iterations"] = dec.n_iter_
     history = dec.history_
-    figures = _figures(ae, dec, y, out, args.dataset) if out is not None else {}
+    figures = (_figures(ae, dec, y, out, args.dataset, decode=not args.normalize)
+               if out is not None else {})
     return results, history, figures
 
 
-def _figures(ae, dec, y, out, dataset):
+def _figures(ae, dec, y, out, dataset, decode=True):
     out = Path(out)
     paths = {"centroids": out / "decoded_centroids.png", "confusion": out / "confusion_matrix.png",
              "dec_history": out / "dec_history.png", "loss": out / "ae_loss.png"}
     names = list(FASHION_MNIST_CLASSES) if dataset == "fashion-mnist" else None
-    centroids = ae.decode(dec.cluster_centers_).reshape(-1, 1, 28, 28)
-    plot.decoded_centroids(np.clip(centroids, 0, 1), path=paths["centroids"])
+    if decode:
+        centroids = ae.decode(dec.cluster_centers_).reshape(-1, 1, 28, 28)
+        plot.decoded_centroids(np.clip(centroids, 0, 1), path=paths["centroids"])
+    else:  # centroids on the sphere are not codes the decoder was trained on
+        del paths["centroids"]
     plot.confusion_matrix(y, dec.labels_, path=paths["confusion"], class_names=names)
     curves = {key: dec.history_[key] for key in ("acc", "nmi", "delta_label")}
     plot.loss_curves(curves, path=paths["dec_history"], title="DEC, per target refresh")
@@ -136,6 +151,8 @@ def main(argv=None):
                    help="encoder widths after the input")
     p.add_argument("--ae-lr", type=float, default=1e-3, help="Adam learning rate (pretraining)")
     p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--noise", type=float, default=0.0,
+                   help="masking noise while pretraining (a denoising autoencoder; 0: off)")
     p.add_argument("--ae-cache", default=None,
                    help="folder for pretrained autoencoders (one file per data, architecture, "
                         "training settings and seed), reused if present")
@@ -145,9 +162,14 @@ def main(argv=None):
     p.add_argument("--tol", type=float, default=1e-3)
     p.add_argument("--dec-iters", type=int, default=20000, help="maximum DEC steps (batches)")
     p.add_argument("--dec-optimizer", choices=("sgd", "adam"), default="sgd")
+    p.add_argument("--normalize", type=float, default=0.0, metavar="SCALE",
+                   help="L2-normalise the codes to length SCALE for K-means and DEC (0: off)")
     p.add_argument("--idec", type=float, default=0.0,
                    help="reconstruction weight: > 0 gives IDEC (10 = Guo et al.'s γ = 0.1)")
     args = p.parse_args(argv)
+    if args.normalize and args.idec:
+        p.error("--normalize and --idec do not go together: the decoder reconstructs from the "
+                "raw codes")
     if args.quick:
         args.limit, args.epochs, args.n_init = args.limit or 400, min(args.epochs, 1), 2
         args.batch_size = min(args.batch_size, 64)

@@ -3,7 +3,7 @@ and the errors a user meets first."""
 import numpy as np
 import pytest
 
-from scratchnet.models import (Autoencoder, cifar_autoencoder, dense_autoencoder,
+from scratchnet.models import (Autoencoder, cifar_autoencoder, dense_autoencoder, masking_noise,
                                mnist_conv_autoencoder, pool_autoencoder)
 from scratchnet.nn import Adam, Dense, ReLU, Sequential
 
@@ -143,6 +143,45 @@ def test_resumed_training_equals_uninterrupted(tmp_path, build, shape):
     fresh.fit(X, epochs=4, initial_epoch=2, batch_size=16, random_state=7, verbose=False,
               optimizer=opt)
     assert not _same_weights(fresh, straight)
+
+
+def test_denoising_noise_hides_inputs_not_targets_and_resumes_exactly(tmp_path):
+    rng = np.random.default_rng(4)
+    X = rng.uniform(size=(48, 20)).astype(np.float32)
+    seen = []
+
+    def spy(xb, noise_rng):  # what the network is given, batch by batch
+        out = masking_noise(0.5)(xb, noise_rng)
+        seen.append((xb.copy(), out))
+        return out
+
+    model = dense_autoencoder((20, 8, 4), random_state=1).model
+    model.fit(X, X, loss="mse", optimizer=Adam(model.parameters()), epochs=1, batch_size=16,
+              random_state=0, verbose=False, corrupt=spy)
+    clean, noisy = np.concatenate([a for a, _ in seen]), np.concatenate([b for _, b in seen])
+    assert sorted(map(tuple, clean)) == sorted(map(tuple, X))  # the clean batches, untouched
+    hidden = (noisy == 0) & (clean != 0)
+    assert 0.4 < hidden.mean() < 0.6 and np.array_equal(noisy[~hidden], clean[~hidden])
+
+    plain = dense_autoencoder((20, 8, 4), random_state=1)
+    plain.fit(X, epochs=2, batch_size=16, random_state=7, verbose=False)
+    straight = dense_autoencoder((20, 8, 4), random_state=1)
+    straight.fit(X, epochs=2, batch_size=16, random_state=7, verbose=False, noise=0.3)
+    assert not _same_weights(plain, straight)  # the noise changes the training
+    first = dense_autoencoder((20, 8, 4), random_state=1)
+    first.fit(X, epochs=1, batch_size=16, random_state=7, verbose=False, noise=0.3)
+    first.save(tmp_path / "half.npz")
+    resumed = Autoencoder.load(tmp_path / "half.npz")
+    resumed.fit(X, epochs=2, initial_epoch=1, batch_size=16, random_state=7, verbose=False,
+                noise=0.3)
+    assert _same_weights(resumed, straight)  # same noise after resuming
+
+
+@pytest.mark.parametrize("noise", [-0.1, 1.0])
+def test_noise_outside_0_1_is_refused(noise):
+    ae = dense_autoencoder((6, 3), random_state=0)
+    with pytest.raises(ValueError, match="expected 0 <= noise < 1"):
+        ae.fit(np.zeros((4, 6), np.float32), epochs=1, verbose=False, noise=noise)
 
 
 # ---- bad input --------------------------------------------------------------------------

@@ -205,7 +205,7 @@ class Sequential:
     # ---- training --------------------------------------------------------------------------
     def fit(self, X, Y, *, loss, optimizer, epochs=1, batch_size=32, validation_data=None,
             shuffle=True, random_state=None, callbacks=(), verbose=True, initial_epoch=0,
-            history=None):
+            history=None, corrupt=None):
         r"""Train with mini-batch gradient descent; returns the :class:`History`.
 
         Parameters
@@ -240,6 +240,10 @@ class Sequential:
             Epoch to start at (when resuming).
         history : History, optional
             Append to this history (e.g. the one a checkpoint restored) instead of a new one.
+        corrupt : callable, optional
+            ``corrupt(xb, rng) -> xb'`` is applied to every input batch, never to the target:
+            with ``Y = X`` this trains a *denoising* autoencoder. ``rng`` is
+            ``default_rng([seed, epoch, 1])``, so a resumed run draws the same noise.
 
         Returns
         -------
@@ -263,6 +267,7 @@ class Sequential:
         n_batches = math.ceil(n / batch_size)
         for epoch in range(initial_epoch, epochs):
             order = np.random.default_rng([seed, epoch]).permutation(n) if shuffle else None
+            noise_rng = np.random.default_rng([seed, epoch, 1]) if corrupt is not None else None
             total = 0.0
             with tqdm(total=n_batches, desc=f"Epoch {epoch + 1}/{epochs}", disable=not verbose,
                       leave=True) as bar:
@@ -271,6 +276,8 @@ class Sequential:
                     if order is not None:
                         idx = order[idx]
                     xb, yb = self._cast(X[idx]), self._cast(Y[idx])
+                    if corrupt is not None:
+                        xb = self._cast(corrupt(xb, noise_rng))
                     total += self._train_batch(xb, yb, loss, optimizer) * len(xb)
                     bar.update()
                     bar.set_postfix(loss=f"{total / min(n, (b + 1) * batch_size):.4g}",
