@@ -2,23 +2,41 @@
 
 1. K-means (k = 10) on the 784 pixels.
 2. Pretrain the dense autoencoder 784-500-500-2000-10 (ReLU, linear code and output; Adam,
-   mean squared error) — DEC's architecture (Xie, Girshick & Farhadi 2016, arXiv:1511.06335).
-3. K-means on the 10-d codes (``--kmeans-init`` restarts): DEC's starting point.
-4. DEC: train encoder and centroids on KL(P || Q), refreshing the target every
-   ``--update-interval`` batches, until fewer than ``--tol`` of the labels change. With
-   ``--idec W`` the decoder stays on (IDEC, loss L_c + W·L_r; Guo et al. 2017's γ = 0.1 is
-   W = 10).
+   mean squared error) — DEC's architecture (Xie, Girshick & Farhadi 2016, arXiv:1511.06335) —
+   as a *denoising* autoencoder: ``--noise 0.4`` hides 40% of each input's pixels and the
+   target stays the clean image.
+3. K-means (``--kmeans-init`` restarts) on the 10-d codes, and on the same codes put on a
+   sphere of radius ``--normalize`` (``scratchnet.nn.L2Normalize``): DEC's starting point.
+4. DEC on encoder + L2Normalize: train encoder and centroids on KL(P || Q), refreshing the
+   target every ``--update-interval`` batches, until fewer than ``--tol`` of the labels change
+   or ``--dec-iters`` steps. ``--normalize 0`` gives the paper's DEC on raw codes; with
+   ``--idec W`` (raw codes only) the decoder stays on (IDEC, loss L_c + W·L_r; Guo et al.
+   2017's γ = 0.1 is W = 10).
 
 Each stage is scored against the true classes (ACC / NMI / ARI / purity) and timed; the table is
 printed, ``metrics.json`` (one entry per stage) written to ``--out``, with the confusion matrix
-of the final clustering, the decoded centroids, the pretraining loss and DEC's history.
-Pretraining quality decides most of DEC's result; ``--ae-cache`` keeps the pretrained
-autoencoder per seed so DEC settings can be compared on the same start.
+of the final clustering, the pretraining loss and DEC's history (and the decoded centroids when
+the codes are not normalised). ``--ae-cache`` keeps the pretrained autoencoder per seed so DEC
+settings can be compared on the same start.
 
-Measured on Fashion-MNIST, all 70,000 images, seed 0 (one pretraining of 40 epochs, ~25 min
-on the shared 2-core machine; DEC capped at 4200 steps): pixels + K-means 0.476, AE + K-means
-0.498, DEC (SGD) 0.544, IDEC (λ = 10, Adam) 0.534, DEC with Adam 0.530 — below the issue's
-0.62 target; better pretraining is the lever.
+The defaults are the recipe measured best on Fashion-MNIST (MNIST could not be downloaded
+where this was written). All 70,000 images, 3 seeds, about 6 minutes per seed end to end on a
+2-core machine (``--split all --seeds 3``):
+
+    =================  ===============  ===============
+    stage              ACC              NMI
+    =================  ===============  ===============
+    pixels + K-means   0.4758 ± 0.0000  0.5123 ± 0.0000
+    AE + K-means       0.4933 ± 0.0172  0.5360 ± 0.0051
+    AE + L2 + K-means  0.5665 ± 0.0085  0.5896 ± 0.0025
+    DEC (L2 codes)     0.5654 ± 0.0066  0.6088 ± 0.0062
+    =================  ===============  ===============
+
+What moved the accuracy (single runs, K-means on the codes): normalising the codes +0.07;
+masking noise 0.2 / 0.4 / 0.6 while pretraining +0.02 / +0.03 / −0.04; 20 more epochs or
+random shifts of the images: no gain. DEC itself adds NMI but not accuracy on normalised codes
+(on raw codes it added about +0.04, from a lower start). Published DEC results on Fashion-MNIST
+range from 0.518 to 0.618; 0.62 is not reached here.
 
     python examples/mnist_dec.py --dataset fashion-mnist --split all --seeds 3
     python examples/mnist_dec.py --dataset fashion-mnist --quick
@@ -146,12 +164,12 @@ def _figures(ae, dec, y, out, dataset, decode=True):
 
 def main(argv=None):
     p = example_parser(__doc__.splitlines()[0], datasets=("mnist", "fashion-mnist"),
-                       default_dataset="mnist", default_epochs=40)
+                       default_dataset="mnist", default_epochs=20)
     p.add_argument("--dims", type=int, nargs="+", default=[500, 500, 2000, 10],
                    help="encoder widths after the input")
     p.add_argument("--ae-lr", type=float, default=1e-3, help="Adam learning rate (pretraining)")
     p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--noise", type=float, default=0.0,
+    p.add_argument("--noise", type=float, default=0.4,
                    help="masking noise while pretraining (a denoising autoencoder; 0: off)")
     p.add_argument("--ae-cache", default=None,
                    help="folder for pretrained autoencoders (one file per data, architecture, "
@@ -160,9 +178,9 @@ def main(argv=None):
     p.add_argument("--kmeans-init", type=int, default=20, help="K-means restarts on codes")
     p.add_argument("--update-interval", type=int, default=140)
     p.add_argument("--tol", type=float, default=1e-3)
-    p.add_argument("--dec-iters", type=int, default=20000, help="maximum DEC steps (batches)")
+    p.add_argument("--dec-iters", type=int, default=3000, help="maximum DEC steps (batches)")
     p.add_argument("--dec-optimizer", choices=("sgd", "adam"), default="sgd")
-    p.add_argument("--normalize", type=float, default=0.0, metavar="SCALE",
+    p.add_argument("--normalize", type=float, default=4.0, metavar="SCALE",
                    help="L2-normalise the codes to length SCALE for K-means and DEC (0: off)")
     p.add_argument("--idec", type=float, default=0.0,
                    help="reconstruction weight: > 0 gives IDEC (10 = Guo et al.'s γ = 0.1)")

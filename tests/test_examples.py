@@ -30,8 +30,10 @@ EXAMPLES = {
                           ["pixels (784)", "codes (dense AE 3)"],
                           ["scatter_clusters", "scatter_classes", "centroids",
                            "reconstructions", "loss", "confusion"]),
-    # Written alongside DEC; its stages and figure names are its own, checked generically.
-    "mnist_dec": ("fashion_mnist_dir", ["--dataset", "fashion-mnist"], [], []),
+    # Its default recipe: denoising pretraining, K-means and DEC on L2-normalised codes.
+    "mnist_dec": ("fashion_mnist_dir", ["--dataset", "fashion-mnist"],
+                  ["pixels + K-means", "AE + K-means", "AE + L2 + K-means", "DEC (L2 codes)"],
+                  ["confusion", "dec_history", "loss"]),
 }
 K = 10
 # Hungarian-matched accuracy of a random labelling of 400 images into 10 clusters is about
