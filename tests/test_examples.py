@@ -33,7 +33,7 @@ EXAMPLES = {
     # Its default recipe: denoising pretraining, K-means and DEC on L2-normalised codes.
     "mnist_dec": ("fashion_mnist_dir", ["--dataset", "fashion-mnist"],
                   ["pixels + K-means", "AE + K-means", "AE + L2 + K-means", "DEC (L2 codes)"],
-                  ["confusion", "dec_history", "loss"]),
+                  ["confusion", "dec_history", "loss", "centroids"]),
 }
 K = 10
 # Hungarian-matched accuracy of a random labelling of 400 images into 10 clusters is about
