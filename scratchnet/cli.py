@@ -341,10 +341,16 @@ def _cmd_dec(args):
     plot.loss_curves({k: dec.history_[k] for k in ("loss", "delta_label", "acc")},
                      path=figures["history"], title="DEC, per target refresh")
     plot.cluster_contact_sheet(X, dec.labels_, path=figures["clusters"])
-    if args.normalize is None:  # normalised centroids are not codes the decoder knows
-        figures["centroids"] = out / "decoded_centroids.png"
-        plot.decoded_centroids(_as_images(ae, ae.decode(dec.cluster_centers_), X.shape[1:]),
-                               path=figures["centroids"])
+    centers = dec.cluster_centers_
+    if args.normalize is not None:
+        # centroids on the sphere are not codes the decoder knows: decode the mean raw code
+        # of each (non-empty) cluster instead
+        codes = ae.features(Xin)
+        centers = np.stack([codes[dec.labels_ == j].mean(axis=0) for j in range(args.k)
+                            if np.any(dec.labels_ == j)])
+    figures["centroids"] = out / "decoded_centroids.png"
+    plot.decoded_centroids(_as_images(ae, ae.decode(centers), X.shape[1:]),
+                           path=figures["centroids"])
     settings = {k: getattr(args, k) for k in ("dataset", "split", "limit", "k", "normalize",
                                               "idec", "optimizer", "max_iter",
                                               "update_interval", "tol", "batch_size", "n_init",
