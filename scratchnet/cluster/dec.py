@@ -366,7 +366,7 @@ class DEC:
         if self.reconstruction_weight > 0:
             lr = self._rec(self.decoder.forward(z), xb)
             gz = gz + self.decoder.backward(self.reconstruction_weight * self._rec.backward())
-        self.encoder.backward(gz)
+        self.encoder.backward(gz, input_grad=False)  # dL/dx of the data is never needed
         self.optimizer_.step()
         return lc, lr
 

@@ -138,8 +138,9 @@ class ParallelStep:
         grad = loss.backward()
         if weight != 1.0:
             grad = grad * np.asarray(weight, dtype=grad.dtype)
-        for layer in reversed(layers):
+        for layer in reversed(layers[1:]):
             grad = layer.backward(grad)
+        layers[0].backward_params(grad)  # nothing needs dL/d(input)
         return value
 
     def step(self, xb, yb, loss, optimizer):

@@ -67,6 +67,12 @@ class Layer:
     def backward(self, grad):
         raise NotImplementedError
 
+    def backward_params(self, grad):
+        """Accumulate the parameters' gradients only, for a layer whose input needs none (the
+        first layer of a network: nothing upstream to train). Layers that can skip the input
+        gradient override this; the default runs the full ``backward``. Returns ``None``."""
+        self.backward(grad)
+
     def __call__(self, x):
         return self.forward(x)
 

@@ -107,9 +107,16 @@ class Sequential:
 
     __call__ = forward
 
-    def backward(self, grad):
-        for layer in reversed(self.layers):
+    def backward(self, grad, input_grad=True):
+        """Backpropagate ``grad`` (dL/d output) through every layer, accumulating parameter
+        gradients; returns dL/d input, or ``None`` with ``input_grad=False``, which lets the
+        first layer skip that product (training never needs it)."""
+        for layer in reversed(self.layers[1:] if not input_grad else self.layers):
             grad = layer.backward(grad)
+        if not input_grad:
+            if self.layers:
+                self.layers[0].backward_params(grad)
+            return None
         return grad
 
     def parameters(self):

@@ -169,3 +169,22 @@ def test_fit_and_predict_reject_bad_input():
         _dense_ae().backward(np.zeros((2, 32), dtype=np.float32))
     with pytest.raises(TypeError, match=r"layers\[1\] must be a Layer, got ufunc"):
         Sequential([Dense(2, 2), np.tanh])
+
+
+def test_backward_without_input_gradient_gives_the_same_parameter_gradients():
+    """``input_grad=False`` skips only dL/dx of the first layer (Dense.backward_params)."""
+    import numpy as np
+    from scratchnet.nn import Dense, ReLU, Sequential
+    rng = np.random.default_rng(0)
+    model = Sequential([Dense(6, 5, random_state=0), ReLU(), Dense(5, 3, random_state=1)])
+    x, g = rng.standard_normal((7, 6)).astype(np.float32), rng.standard_normal((7, 3))
+    grads = []
+    for input_grad in (True, False):
+        model.zero_grad()
+        model.forward(x)
+        out = model.backward(g.astype(np.float32), input_grad=input_grad)
+        assert (out is None) == (not input_grad)
+        grads.append([p.grad.copy() for p in model.parameters()])
+    for a, b in zip(*grads):
+        np.testing.assert_array_equal(a, b)
+    assert any(np.abs(a).sum() > 0 for a in grads[0])
