@@ -51,8 +51,8 @@ from scratchnet.cluster import DEC, KMeans
 from scratchnet.datasets import FASHION_MNIST_CLASSES, flatten
 from scratchnet.models import Autoencoder, dense_autoencoder
 from scratchnet.nn import L2Normalize, Sequential
-from scratchnet.pipeline import (aggregate, example_parser, external_scores, format_table,
-                                 load_images, timer, write_json)
+from scratchnet.pipeline import (aggregate, cluster_means, example_parser, external_scores,
+                                 format_table, load_images, timer, write_json)
 
 COLUMNS = ("acc", "nmi", "ari", "purity", "seconds")
 
@@ -151,9 +151,7 @@ def _figures(ae, dec, X, y, out, dataset, normalized=False):
     if normalized:
         # centroids on the sphere are not codes the decoder was trained on: decode instead the
         # mean raw code of each cluster's members (empty clusters are left out)
-        codes = ae.features(X)
-        centers = np.stack([codes[dec.labels_ == j].mean(axis=0)
-                            for j in range(len(centers)) if np.any(dec.labels_ == j)])
+        centers = cluster_means(ae.features(X), dec.labels_, len(centers))
     centroids = ae.decode(centers).reshape(-1, 1, 28, 28)
     plot.decoded_centroids(np.clip(centroids, 0, 1), path=paths["centroids"])
     plot.confusion_matrix(y, dec.labels_, path=paths["confusion"], class_names=names)

@@ -30,9 +30,11 @@ from pathlib import Path
 import numpy as np
 
 from . import datasets, models, plot
+from .cluster import DEC
+from .nn import Flatten, L2Normalize, Reshape, Sequential
 from .metrics import cluster_composition
-from .pipeline import (LOADERS, class_names, external_scores, kmeans_step, load_images,
-                       score_clustering, split_validation, timer, write_json)
+from .pipeline import (LOADERS, class_names, cluster_means, external_scores, kmeans_step,
+                       load_images, score_clustering, split_validation, timer, write_json)
 
 __all__ = ["main", "build_parser", "MODELS"]
 
@@ -189,11 +191,22 @@ def _add_cluster(sub):
     p.set_defaults(func=_cmd_cluster)
 
 
-def _cmd_cluster(args):
+def _model_path(args):
+    """The model file ``args.model`` names (a file, or the folder `scratchnet train` wrote)."""
     path = Path(args.model)
     path = path / CHECKPOINT if path.is_dir() else path
     if not path.is_file():
         raise CLIError(f"no model at {path} (expected a file written by `scratchnet train`)")
+    return path
+
+
+def _load_model_and_data(args, path):
+    """The trained autoencoder at ``path`` and the data to cluster with it.
+
+    Data flags not given default to the training run's (its ``train.json``); ``--k`` must fit
+    the number of images and the images must fit the model. Returns (ae, X, y, Xin), ``Xin``
+    being X as the model takes it.
+    """
     config_path = path.parent / CONFIG
     config = json.loads(config_path.read_text()) if config_path.is_file() else {}
     args.dataset = args.dataset or config.get("dataset")
@@ -209,6 +222,12 @@ def _cmd_cluster(args):
     if Xin.shape[1:] != ae.input_shape:
         raise CLIError(f"the model takes inputs {ae.input_shape}, {args.dataset} gives "
                        f"{Xin.shape[1:]}")
+    return ae, X, y, Xin
+
+
+def _cmd_cluster(args):
+    path = _model_path(args)
+    ae, X, y, Xin = _load_model_and_data(args, path)
     codes = ae.features(Xin)
     km, scores = kmeans_step(codes, y, args.k, args.n_init, args.seed, args.silhouette_sample)
 
@@ -271,13 +290,7 @@ def _add_dec(sub):
 
 
 def _cmd_dec(args):
-    from .cluster import DEC
-    from .nn import Flatten, L2Normalize, Reshape, Sequential
-
-    path = Path(args.model)
-    path = path / CHECKPOINT if path.is_dir() else path
-    if not path.is_file():
-        raise CLIError(f"no model at {path} (expected a file written by `scratchnet train`)")
+    path = _model_path(args)
     if args.normalize is not None and args.idec > 0:
         raise CLIError("--normalize and --idec do not go together: the decoder reconstructs "
                        "from the raw codes, not from normalised ones")
@@ -289,21 +302,7 @@ def _cmd_dec(args):
         raise CLIError(f"{ckpt} exists; continue it with --resume or choose another --out")
     if args.resume and not ckpt.is_file():
         raise CLIError(f"--resume: no checkpoint {ckpt}; start without --resume")
-    config_path = path.parent / CONFIG
-    config = json.loads(config_path.read_text()) if config_path.is_file() else {}
-    args.dataset = args.dataset or config.get("dataset")
-    if args.dataset is None:
-        raise CLIError(f"--dataset is required ({config_path} not found)")
-    args.split = args.split or "train"
-    args.data_dir = args.data_dir or config.get("data_dir")
-    ae = models.Autoencoder.load(path)
-    X, y = _load_data(args)
-    if not 1 <= args.k <= len(X):
-        raise CLIError(f"--k must be between 1 and the {len(X)} images, got {args.k}")
-    Xin = _as_input(ae, X)
-    if Xin.shape[1:] != ae.input_shape:
-        raise CLIError(f"the model takes inputs {ae.input_shape}, {args.dataset} gives "
-                       f"{Xin.shape[1:]}")
+    ae, X, y, Xin = _load_model_and_data(args, path)
 
     # DEC wants flat codes: a convolutional encoder gets a Flatten (and its decoder a Reshape)
     image_code = len(ae.code_shape) > 1
@@ -345,9 +344,7 @@ def _cmd_dec(args):
     if args.normalize is not None:
         # centroids on the sphere are not codes the decoder knows: decode the mean raw code
         # of each (non-empty) cluster instead
-        codes = ae.features(Xin)
-        centers = np.stack([codes[dec.labels_ == j].mean(axis=0) for j in range(args.k)
-                            if np.any(dec.labels_ == j)])
+        centers = cluster_means(ae.features(Xin), dec.labels_, args.k)
     figures["centroids"] = out / "decoded_centroids.png"
     plot.decoded_centroids(_as_images(ae, ae.decode(centers), X.shape[1:]),
                            path=figures["centroids"])

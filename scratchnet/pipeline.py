@@ -248,6 +248,13 @@ def results_table(runs, columns, title=None):
     return format_table([dict(stage=k, **v) for k, v in results.items()], columns, title=title)
 
 
+def cluster_means(codes, labels, k):
+    """The mean code of each non-empty cluster 0..k-1, (k', D): what to decode when the
+    clustering's own centroids live in another space (e.g. on the sphere of L2-normalised
+    codes, where the decoder was never trained)."""
+    return np.stack([codes[labels == j].mean(axis=0) for j in range(k) if np.any(labels == j)])
+
+
 def external_scores(y_true, labels):
     """ACC, NMI, ARI and purity of ``labels`` against ``y_true`` (no features needed)."""
     return {"acc": float(clustering_accuracy(y_true, labels)),

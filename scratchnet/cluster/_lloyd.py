@@ -237,7 +237,8 @@ def column_sums(X, n_tasks=16):
     IN: X (n, d). Each task sums a slice of rows into its own row of partials. K-means' mean
     and its finiteness check both come from this one pass (a NaN or inf anywhere makes some
     sum non-finite); NumPy's ``X.sum()`` then ``X.mean(axis=0)`` took two single-threaded
-    passes, 27 ms against 7 on 70,000 Fashion-MNIST images.
+    passes, 27 ms against 7 on 70,000 Fashion-MNIST images. Its NumPy reference is
+    ``X.sum(axis=0, dtype=np.float64)``.
     """
     n, d = X.shape
     partial = np.zeros((n_tasks, d))

@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .base import Parameter
+from .base import Parameter, backward_through
 
 _pool = None
 _pool_lock = threading.Lock()
@@ -138,9 +138,7 @@ class ParallelStep:
         grad = loss.backward()
         if weight != 1.0:
             grad = grad * np.asarray(weight, dtype=grad.dtype)
-        for layer in reversed(layers[1:]):
-            grad = layer.backward(grad)
-        layers[0].backward_params(grad)  # nothing needs dL/d(input)
+        backward_through(layers, grad, input_grad=False)  # nothing needs dL/d(input)
         return value
 
     def step(self, xb, yb, loss, optimizer):

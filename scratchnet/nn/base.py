@@ -116,6 +116,20 @@ class Layer:
         return f"{self.name}({args})"
 
 
+def backward_through(layers, grad, input_grad=True):
+    """Backpropagate ``grad`` through ``layers`` (last to first), accumulating their parameter
+    gradients; returns dL/d input, or ``None`` with ``input_grad=False``, in which case the
+    first layer only accumulates its parameters' gradients (``Layer.backward_params``)."""
+    for layer in reversed(layers[1:]):
+        grad = layer.backward(grad)
+    if not layers:
+        return grad if input_grad else None
+    if input_grad:
+        return layers[0].backward(grad)
+    layers[0].backward_params(grad)
+    return None
+
+
 def check_input(layer, x, ndim, what, channels=None, channel_axis=1):
     """Validate a layer's input once, with a message naming expected and actual shapes.
 

@@ -22,7 +22,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ._parallel import ParallelStep
-from .base import Layer, Parameter
+from .base import Layer, Parameter, backward_through
 from .checkpoint import (Callback, History, ModelCheckpoint, load_checkpoint, load_model,
                          save_model)
 from .losses import BCELoss, KLDivLoss, MSELoss
@@ -111,13 +111,7 @@ class Sequential:
         """Backpropagate ``grad`` (dL/d output) through every layer, accumulating parameter
         gradients; returns dL/d input, or ``None`` with ``input_grad=False``, which lets the
         first layer skip that product (training never needs it)."""
-        for layer in reversed(self.layers[1:] if not input_grad else self.layers):
-            grad = layer.backward(grad)
-        if not input_grad:
-            if self.layers:
-                self.layers[0].backward_params(grad)
-            return None
-        return grad
+        return backward_through(self.layers, grad, input_grad)
 
     def parameters(self):
         """All layers' parameters, a flat list in layer order."""
