@@ -10,3 +10,4 @@ from .normalize import L2Normalize
 from .optim import SGD, Adadelta, Adam, Optimizer
 from .checkpoint import Callback, History, ModelCheckpoint, load_checkpoint, load_model
 from .model import Sequential
+from .schedules import LearningRateScheduler, cosine_decay

@@ -75,10 +75,14 @@ class History:
 
 class Callback:
     """Base class for callbacks. ``fit`` sets ``model``, ``optimizer``, ``history`` and ``seed``
-    before training, then calls ``on_epoch_end(epoch, logs)`` after each epoch and
-    ``on_train_end(logs)`` at the end (duck-typed callbacks need only the methods)."""
+    before training, then calls ``on_epoch_begin(epoch, logs)`` before each epoch,
+    ``on_epoch_end(epoch, logs)`` after it and ``on_train_end(logs)`` at the end (duck-typed
+    callbacks need only the methods)."""
 
     model = optimizer = history = seed = None
+
+    def on_epoch_begin(self, epoch, logs):
+        pass
 
     def on_epoch_end(self, epoch, logs):
         pass

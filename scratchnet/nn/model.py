@@ -232,7 +232,8 @@ class Sequential:
         random_state : None, int or Generator
             Gives the seed above (stored by :class:`ModelCheckpoint` for resuming).
         callbacks : sequence
-            Objects with optional ``on_epoch_end(epoch, logs)`` and ``on_train_end(logs)``;
+            Objects with optional ``on_epoch_begin(epoch, logs)``, ``on_epoch_end(epoch, logs)``
+            and ``on_train_end(logs)``;
             :class:`Callback` subclasses also get ``model``, ``optimizer``, ``history`` and
             ``seed`` attributes set before training.
         verbose : bool
@@ -269,6 +270,9 @@ class Sequential:
         for epoch in range(initial_epoch, epochs):
             order = np.random.default_rng([seed, epoch]).permutation(n) if shuffle else None
             noise_rng = np.random.default_rng([seed, epoch, 1]) if corrupt is not None else None
+            for cb in callbacks:
+                if hasattr(cb, "on_epoch_begin"):
+                    cb.on_epoch_begin(epoch, {})
             total = 0.0
             with tqdm(total=n_batches, desc=f"Epoch {epoch + 1}/{epochs}", disable=not verbose,
                       leave=True) as bar:
