@@ -50,7 +50,7 @@ from scratchnet import plot
 from scratchnet.cluster import DEC, KMeans
 from scratchnet.datasets import FASHION_MNIST_CLASSES, flatten
 from scratchnet.models import Autoencoder, dense_autoencoder
-from scratchnet.nn import L2Normalize, Sequential
+from scratchnet.nn import L2Normalize, LearningRateScheduler, Sequential, cosine_decay
 from scratchnet.pipeline import (aggregate, cluster_means, example_parser, external_scores,
                                  format_table, load_images, timer, write_json)
 
@@ -80,7 +80,7 @@ def _pretrain(args, X, seed):
     # the file name holds every setting the pretrained weights depend on
     tag = (f"ae_{args.dataset}_{args.split}_{args.limit or 'full'}_"
            f"{'-'.join(map(str, args.dims))}_{args.epochs}ep_lr{args.ae_lr:g}_"
-           f"bs{args.batch_size}_noise{args.noise:g}_seed{seed}.npz")
+           f"bs{args.batch_size}_noise{args.noise:g}{'_cos' if args.cosine else ''}_seed{seed}.npz")
     cache = Path(args.ae_cache) / tag if args.ae_cache else None
     if cache is not None and cache.exists():
         print(f"autoencoder: loaded {cache} (pretraining skipped)")
@@ -88,9 +88,11 @@ def _pretrain(args, X, seed):
     dims = (X.shape[1],) + tuple(args.dims)
     ae = dense_autoencoder(dims, random_state=seed)
     ae.optimizer_kwargs = {"lr": args.ae_lr}
+    # --cosine: the Adam rate falls from --ae-lr towards 0 over the epochs (SGDR without restarts)
+    schedule = [LearningRateScheduler(cosine_decay(args.ae_lr, args.epochs))] if args.cosine else []
     with timer() as t:
         ae.fit(X, epochs=args.epochs, batch_size=args.batch_size, random_state=seed,
-               verbose=not args.quiet, noise=args.noise)
+               verbose=not args.quiet, noise=args.noise, callbacks=schedule)
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         ae.save(cache)
@@ -170,6 +172,8 @@ def main(argv=None):
     p.add_argument("--dims", type=int, nargs="+", default=[500, 500, 2000, 10],
                    help="encoder widths after the input")
     p.add_argument("--ae-lr", type=float, default=1e-3, help="Adam learning rate (pretraining)")
+    p.add_argument("--cosine", action="store_true",
+                   help="cosine decay of the pretraining rate from --ae-lr towards 0")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--noise", type=float, default=0.4,
                    help="masking noise while pretraining (a denoising autoencoder; 0: off)")
