@@ -213,6 +213,10 @@ class DEC:
         ``logs`` the latest entry of ``history_`` (use it to print or log; nothing is printed).
     verbose : bool, default True
         A tqdm bar over the training steps.
+    init : "k-means" or ndarray (n_clusters, D), default "k-means"
+        Where the centroids start: K-means on the codes (``n_init`` restarts), or given
+        centroids in code space (e.g. those of a K-means already run on the same codes;
+        ``n_init`` is then unused). The first labels are the nearest centroids.
 
     Attributes
     ----------
@@ -253,7 +257,7 @@ class DEC:
     def __init__(self, encoder, n_clusters, alpha=1.0, update_interval=140, tol=1e-3,
                  max_iter=20000, batch_size=256, optimizer=None, reconstruction_weight=0.0,
                  decoder=None, n_init=20, random_state=None, reconstruction_loss="mse",
-                 callbacks=(), verbose=True):
+                 callbacks=(), verbose=True, init="k-means"):
         for name, v in (("n_clusters", n_clusters), ("update_interval", update_interval),
                         ("max_iter", max_iter), ("batch_size", batch_size), ("n_init", n_init)):
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
@@ -279,6 +283,17 @@ class DEC:
         self.reconstruction_weight = float(reconstruction_weight)
         self.reconstruction_loss = reconstruction_loss
         self.random_state, self.callbacks, self.verbose = random_state, list(callbacks), verbose
+        if isinstance(init, str):
+            if init != "k-means":
+                raise ValueError(f"DEC: init must be 'k-means' or an array of centroids "
+                                 f"({n_clusters}, D), got {init!r}")
+        else:
+            init = np.array(init, dtype=np.float64)     # a copy: fit never changes the caller's
+            if init.ndim != 2 or len(init) != self.n_clusters or not np.isfinite(init).all():
+                raise ValueError(f"DEC: expected init as finite centroids of shape "
+                                 f"({n_clusters}, D), got shape {init.shape}"
+                                 + ("" if np.isfinite(init).all() else " with NaN/inf"))
+        self.init = init
 
     # -- the algorithm ------------------------------------------------------------------------
     def fit(self, X, y=None, checkpoint=None, resume=False):
@@ -315,12 +330,10 @@ class DEC:
         if resumed:  # the checkpoint was written just after the refresh at `start`
             start, p, labels_last = self._load(checkpoint, n)
         else:
-            km = KMeans(self.n_clusters, n_init=self.n_init, random_state=self._seed)
-            km.fit(self._codes(X))
-            self._build(km.cluster_centers_)
+            centers, labels_last = self._initial_centroids(self._codes(X))
+            self._build(centers)
             self.history_ = {k: [] for k in ("iteration", "loss", "reconstruction_loss",
                                              "delta_label", "acc", "nmi")}
-            labels_last = km.labels_.astype(np.int64)
 
         n_batches = math.ceil(n / self.batch_size)
         sums, count = np.zeros(2), 0            # L_c and L_r summed since the last refresh
@@ -445,6 +458,20 @@ class DEC:
         return own
 
     # -- helpers ------------------------------------------------------------------------------
+    def _initial_centroids(self, Z):
+        """``(centroids, labels)`` to start from: K-means on the codes ``Z``, or ``init``."""
+        if isinstance(self.init, str):
+            km = KMeans(self.n_clusters, n_init=self.n_init, random_state=self._seed).fit(Z)
+            return km.cluster_centers_, km.labels_.astype(np.int64)
+        if self.init.shape[1] != Z.shape[1]:
+            raise ValueError(f"DEC.fit: expected init of shape ({self.n_clusters}, "
+                             f"{Z.shape[1]}) for the encoder's {Z.shape[1]}-d codes, got "
+                             f"{self.init.shape}")
+        centers = self.init.astype(Z.dtype)
+        labels = [soft_assignment(Z[i:i + 4096], centers, self.alpha).argmax(axis=1)
+                  for i in range(0, len(Z), 4096)]   # q is largest at the nearest centroid
+        return centers, np.concatenate(labels).astype(np.int64)
+
     def _build(self, centers):
         """Clustering layer, losses and optimizer on encoder + centroid (+ decoder) parameters."""
         self._dtype = self._encoder_dtype()

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from scratchnet.cluster import DEC, ClusteringLayer, soft_assignment, target_distribution
+from scratchnet.cluster import DEC, ClusteringLayer, KMeans, soft_assignment, target_distribution
 from scratchnet.metrics import clustering_accuracy
 from scratchnet.nn import Dense, KLDivLoss, ReLU, Reshape, Sequential
 from scratchnet.testing import GradientCheckError, check_gradients
@@ -186,6 +186,36 @@ def test_idec_keeps_reconstruction_finite_and_trains_decoder():
                 verbose=False, decoder=decoder)
     plain.fit(X)
     assert plain.history_["reconstruction_loss"][1:] == [0.0]
+
+
+def test_given_centroids_start_dec_exactly_where_its_own_kmeans_would():
+    X, y = _blobs(np.random.default_rng(2))
+    args = dict(update_interval=10, max_iter=40, tol=0.0, batch_size=64, random_state=3,
+                verbose=False)
+    own = DEC(_encoder(12), 4, n_init=3, **args).fit(X, y)
+    km = KMeans(4, n_init=3, random_state=3).fit(_encoder(12).predict(X, batch_size=256))
+    centers = km.cluster_centers_.copy()
+    given = DEC(_encoder(12), 4, n_init=99, init=centers, **args).fit(X, y)
+    np.testing.assert_array_equal(km.cluster_centers_, centers)     # the caller's array is kept
+    np.testing.assert_array_equal(given.labels_, own.labels_)
+    np.testing.assert_allclose(given.cluster_centers_, own.cluster_centers_, rtol=1e-6)
+    assert given.history_["acc"] == own.history_["acc"]
+    # other centroids give another run: init is really used
+    other = DEC(_encoder(12), 4, init=centers[::-1] + 1.0, **args).fit(X, y)
+    assert not np.allclose(other.cluster_centers_, own.cluster_centers_)
+
+
+def test_bad_init_gives_clear_errors():
+    X = np.random.default_rng(7).normal(size=(30, 20)).astype(np.float32)
+    with pytest.raises(ValueError, match=r"init must be 'k-means' or an array.*'random'"):
+        DEC(_encoder(0), 2, init="random")
+    with pytest.raises(ValueError, match=r"centroids of shape \(2, D\), got shape \(3, 3\)"):
+        DEC(_encoder(0), 2, init=np.zeros((3, 3)))
+    with pytest.raises(ValueError, match=r"got shape \(2, 3\) with NaN/inf"):
+        DEC(_encoder(0), 2, init=np.array([[0.0, 1, 2], [np.nan, 0, 0]]))
+    with pytest.raises(ValueError, match=r"init of shape \(2, 3\) for the encoder's 3-d codes, "
+                                         r"got \(2, 5\)"):
+        DEC(_encoder(0), 2, init=np.zeros((2, 5)), verbose=False).fit(X)
 
 
 # -- errors ----------------------------------------------------------------------------------
