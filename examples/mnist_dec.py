@@ -141,8 +141,8 @@ def run(args, seed, out):
     dec = DEC(encoder, k, update_interval=args.update_interval, tol=args.tol,
               max_iter=args.dec_iters, batch_size=args.batch_size, optimizer=args.dec_optimizer,
               reconstruction_weight=args.idec, decoder=ae.decoder if args.idec else None,
-              n_init=args.kmeans_init, random_state=seed, verbose=False,
-              callbacks=[] if args.quiet else [_print_refresh])
+              random_state=seed, verbose=False, callbacks=[] if args.quiet else [_print_refresh],
+              init=km.cluster_centers_)         # start from the K-means of the stage above
     with timer() as t:
         dec.fit(X, y)
     name = ("IDEC" if args.idec else "DEC") + (" (L2 codes)" if args.normalize else "")
