@@ -1,0 +1,38 @@
+"""pipeline helpers with logic of their own: cluster-size entropy and the most balanced of
+several K-means restarts."""
+import math
+
+import numpy as np
+import pytest
+
+from scratchnet.cluster import KMeans
+from scratchnet.pipeline import most_balanced_kmeans, size_entropy
+
+
+def test_size_entropy_of_even_uneven_and_empty_clusters():
+    assert size_entropy(np.repeat(np.arange(4), 5), 4) == pytest.approx(math.log(4))
+    assert size_entropy(np.zeros(7, dtype=int), 3) == 0.0
+    labels = np.array([0, 0, 0, 2])                          # cluster 1 is empty
+    expected = -(0.75 * math.log(0.75) + 0.25 * math.log(0.25))
+    assert size_entropy(labels, 3) == pytest.approx(expected)
+
+
+def test_most_balanced_kmeans_keeps_the_restart_with_the_most_even_sizes():
+    X = np.random.default_rng(0).uniform(size=(300, 2)).astype(np.float32)
+    k, n_init, seed = 6, 8, 3
+    chosen = most_balanced_kmeans(X, k, n_init=n_init, random_state=seed)
+    seeds = np.random.SeedSequence(seed).generate_state(n_init)
+    runs = [KMeans(k, n_init=1, random_state=int(s)).fit(X) for s in seeds]
+    entropies = [size_entropy(km.labels_, k) for km in runs]
+    assert len(set(np.round(entropies, 9))) > 1              # the restarts really differ
+    best = runs[int(np.argmax(entropies))]
+    np.testing.assert_array_equal(chosen.labels_, best.labels_)
+    np.testing.assert_array_equal(chosen.cluster_centers_, best.cluster_centers_)
+    assert size_entropy(chosen.labels_, k) == max(entropies)
+    # not the lowest-inertia rule in disguise on this data
+    assert int(np.argmax(entropies)) != int(np.argmin([km.inertia_ for km in runs]))
+
+
+def test_most_balanced_kmeans_rejects_a_bad_n_init():
+    with pytest.raises(ValueError, match="n_init must be a positive int, got 0"):
+        most_balanced_kmeans(np.zeros((5, 2)), 2, n_init=0)
