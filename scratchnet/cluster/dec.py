@@ -234,13 +234,14 @@ class DEC:
 
     Notes
     -----
-    The loop is DEC-keras's: K-means on the codes gives :math:`\mu` and the first labels; at
-    every step :math:`t` with :math:`t \bmod` ``update_interval`` :math:`= 0` the whole data is
-    encoded, :math:`Q`, :math:`P` and the labels recomputed, and training stops if the fraction
-    of changed labels is below ``tol`` (never at :math:`t = 0`); otherwise one batch of
-    :math:`(x, P)` makes a gradient step on :math:`KL(P \| Q)` (:class:`ClusteringLayer`,
-    then the encoder's ``backward``). Batches walk through a fresh permutation on every pass,
-    so a resumed run sees exactly the batches an uninterrupted one would.
+    The loop is DEC-keras's: K-means on the codes (or ``init``) gives :math:`\mu` and the first
+    labels; at every step :math:`t` with :math:`t \bmod` ``update_interval`` :math:`= 0` the
+    whole data is encoded, :math:`Q`, :math:`P` and the labels recomputed, and training stops
+    if the fraction of changed labels is below ``tol`` (never at :math:`t = 0`); otherwise one
+    batch of :math:`(x, P)` makes a gradient step on :math:`KL(P \| Q)`
+    (:class:`ClusteringLayer`, then the encoder's ``backward``). Batches walk through a fresh
+    permutation on every pass, so a resumed run sees exactly the batches an uninterrupted one
+    would.
 
     Examples
     --------
