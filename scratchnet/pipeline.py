@@ -265,7 +265,7 @@ def size_entropy(labels, k):
     """
     p = np.bincount(labels, minlength=k) / len(labels)
     p = p[p > 0]
-    return float(-(p * np.log(p)).sum()) + 0.0
+    return float(-(p * np.log(p)).sum()) + 0.0      # + 0.0: one cluster gives 0.0, not -0.0
 
 
 def most_balanced_kmeans(X, n_clusters, n_init=20, random_state=0):
@@ -273,11 +273,12 @@ def most_balanced_kmeans(X, n_clusters, n_init=20, random_state=0):
     (largest :func:`size_entropy`) instead of the one with the lowest inertia.
 
     On autoencoder codes of Fashion-MNIST, many restarts end at nearly the same inertia but
-    differ in *which* class they split in two and which two classes they merge. Lowest inertia
-    does not choose well between them. Even sizes do better, because they encode a prior: the
-    classes are about equally frequent. That is true of MNIST, Fashion-MNIST and CIFAR-10 by
-    construction, and no labels are used. Do not use it when the groups are known to be
-    unequal.
+    differ in *which* class they split in two and which two classes they merge; inertia barely
+    tells them apart. Even sizes encode a prior instead: the classes are about equally frequent.
+    That is true of MNIST, Fashion-MNIST and CIFAR-10 by construction, and no labels are used.
+    Do not use it when the groups are known to be unequal. Measured, as DEC's start on six
+    autoencoders: +0.04 ACC on three, -0.007 on the three others. It is not a reliable gain
+    (see ``examples/mnist_dec.py``).
 
     Returns
     -------

@@ -290,10 +290,11 @@ class DEC:
                                  f"({n_clusters}, D), got {init!r}")
         else:
             init = np.array(init, dtype=np.float64)     # a copy: fit never changes the caller's
-            if init.ndim != 2 or len(init) != self.n_clusters or not np.isfinite(init).all():
+            finite = bool(np.isfinite(init).all())
+            if init.ndim != 2 or len(init) != self.n_clusters or not finite:
                 raise ValueError(f"DEC: expected init as finite centroids of shape "
                                  f"({n_clusters}, D), got shape {init.shape}"
-                                 + ("" if np.isfinite(init).all() else " with NaN/inf"))
+                                 + ("" if finite else " with NaN/inf"))
         self.init = init
 
     # -- the algorithm ------------------------------------------------------------------------
