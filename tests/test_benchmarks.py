@@ -1,0 +1,37 @@
+"""The measurement scripts in ``benchmarks/`` run (smoke tests on real data, tiny sizes)."""
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scratchnet.datasets import flatten, load_fashion_mnist, to_float32
+from scratchnet.models import dense_autoencoder
+
+BENCHMARKS_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCHMARKS_DIR / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.realdata
+def test_dec_start_measures_every_row(fashion_mnist_dir, tmp_path, capsys):
+    ae = dense_autoencoder((784, 32, 10), random_state=0)
+    path = tmp_path / "ae.npz"
+    ae.save(path)
+    bench = _load("dec_start")
+    X, y = load_fashion_mnist("test", data_dir=fashion_mnist_dir, download=False)
+    keep = np.random.default_rng(0).choice(len(X), 600, replace=False)
+    rows = bench.measure(path, flatten(to_float32(X[keep])), y[keep], dec_iters=5)
+    assert list(rows) == ["K-means (20 restarts)", "DEC from K-means", "nearest class mean *",
+                          "Lloyd from class means *", "DEC from class means *"]
+    for name, (acc, nmi, seconds) in rows.items():
+        assert 0.1 <= acc <= 1.0 and 0.0 <= nmi <= 1.0 and seconds >= 0.0, (name, acc, nmi)
+    # the script's command line, as the docstring gives it
+    assert bench.main(["--quick", "--dec-iters", "5", "--data-dir", str(fashion_mnist_dir),
+                       str(path)]) == 0
+    assert "DEC from class means *" in capsys.readouterr().out
