@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from scratchnet.cluster import KMeans
-from scratchnet.pipeline import most_balanced_kmeans, size_entropy
+from scratchnet.pipeline import center_and_normalize, most_balanced_kmeans, size_entropy
 
 
 def test_size_entropy_of_even_uneven_and_empty_clusters():
@@ -36,3 +36,26 @@ def test_most_balanced_kmeans_keeps_the_restart_with_the_most_even_sizes():
 def test_most_balanced_kmeans_rejects_a_bad_n_init():
     with pytest.raises(ValueError, match="n_init must be a positive int, got 0"):
         most_balanced_kmeans(np.zeros((5, 2)), 2, n_init=0)
+
+
+def test_center_and_normalize_rows_are_centred_unit_vectors():
+    rng = np.random.default_rng(0)
+    X = (rng.random((50, 12)) * rng.random((50, 1)) + rng.random((50, 1))).astype(np.float32)
+    X[3] = 0.25                                       # a constant image
+    Z = center_and_normalize(X)
+    assert Z.dtype == np.float32 and Z.shape == X.shape and np.isfinite(Z).all()
+    keep = np.arange(50) != 3
+    np.testing.assert_allclose(Z[keep].mean(axis=1), 0, atol=1e-5)   # float32 rounding
+    np.testing.assert_allclose(np.linalg.norm(Z[keep], axis=1), 1, rtol=1e-5)
+    assert not Z[3].any()
+    # brightness and contrast do not change the result (float64: 3x + 7 in float32 would lose
+    # the low bits of the low-contrast rows)
+    X64 = X[keep].astype(np.float64)
+    np.testing.assert_allclose(center_and_normalize(3 * X64 + 7), center_and_normalize(X64),
+                               atol=1e-12)
+
+
+@pytest.mark.parametrize("bad", [np.zeros(5), np.zeros((2, 3), dtype=int)])
+def test_center_and_normalize_rejects_non_float_or_non_2d(bad):
+    with pytest.raises(ValueError, match="2-D float array"):
+        center_and_normalize(bad)
