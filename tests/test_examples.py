@@ -30,9 +30,11 @@ EXAMPLES = {
                           ["pixels (784)", "codes (dense AE 3)"],
                           ["scatter_clusters", "scatter_classes", "centroids",
                            "reconstructions", "loss", "confusion"]),
-    # Its default recipe: denoising pretraining, K-means and DEC on L2-normalised codes.
+    # Its default recipe: denoising pretraining, K-means and DEC on L2-normalised codes, DEC
+    # starting from the clusters of the centred pixels.
     "mnist_dec": ("fashion_mnist_dir", ["--dataset", "fashion-mnist"],
-                  ["pixels + K-means", "AE + K-means", "AE + L2 + K-means", "DEC (L2 codes)"],
+                  ["pixels + K-means", "pixels (centred, L2) + K-means", "AE + K-means",
+                   "AE + L2 + K-means", "DEC (L2 codes)"],
                   ["confusion", "dec_history", "loss", "centroids"]),
 }
 K = 10
@@ -114,3 +116,23 @@ def _check_composition(composition, printed, n):
         assert {label for label, _ in c["labels"]} <= set(FASHION_MNIST_CLASSES)
         top_label, top_count = c["labels"][0]
         assert f"cluster {c['cluster']} (n = {c['size']}): {top_count} {top_label}" in printed
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_mnist_dec_start_codes_or_pixels(fashion_mnist_dir, tmp_path):
+    """--dec-start picks DEC's first centroids: the two starts give two different first
+    partitions, and only the pixel start runs K-means on the centred pixels."""
+    example = _load_example("mnist_dec")
+    argv = ["--quick", "--quiet", "--seed", "0", "--data-dir", str(fashion_mnist_dir),
+            "--dataset", "fashion-mnist"]
+    first = {}
+    for start in ("codes", "pixels"):
+        assert example.main(argv + ["--dec-start", start, "--out", str(tmp_path / start)]) == 0
+        metrics = json.loads((tmp_path / start / "metrics.json").read_text())
+        (run,) = metrics["runs"]
+        assert ("pixels (centred, L2) + K-means" in run) == (start == "pixels")
+        (history,) = metrics["dec_history"]
+        first[start] = (history["acc"][0], history["nmi"][0])
+    assert first["codes"] != first["pixels"]
+
