@@ -6,13 +6,13 @@
 For each saved autoencoder (``Autoencoder.save``, e.g. the files ``--ae-cache`` writes) this
 runs, on the L2-normalised codes of all 70,000 Fashion-MNIST images (radius 4, as the example):
 
-============================  ==========================================================
-K-means (20 restarts)         the unsupervised start the example gives DEC
-DEC from K-means              the example's result
+============================  ============================================================
+K-means (20 restarts)         DEC's start in the paper (the example's ``--dec-start codes``)
+DEC from K-means              DEC's result from there
 nearest class mean            each code to the closest of the 10 true class means
 Lloyd from class means        K-means started at the class means, run to convergence
 DEC from class means          DEC started at the class means, 3000 steps
-============================  ==========================================================
+============================  ============================================================
 
 The last three use the labels to *place* the start, so they are references, never results:
 they ask whether a clustering objective keeps a partition that matches the classes once it

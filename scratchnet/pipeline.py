@@ -256,7 +256,8 @@ def cluster_means(codes, labels, k):
 
 
 def center_and_normalize(X):
-    r"""Each row minus its own mean, then scaled to unit length: :math:`(x - \bar x)/\|x - \bar x\|`.
+    r"""Each row minus its own mean, then scaled to unit length:
+    :math:`(x - \bar x) / \|x - \bar x\|`.
 
     For images this removes overall brightness and contrast, so K-means compares shapes: on
     Fashion-MNIST (all 70,000 images) K-means goes from 0.476 ACC on raw pixels to 0.586 on
