@@ -30,11 +30,12 @@ from pathlib import Path
 import numpy as np
 
 from . import datasets, models, plot
-from .cluster import DEC
+from .cluster import DEC, KMeans
 from .nn import Flatten, L2Normalize, Reshape, Sequential
 from .metrics import cluster_composition
-from .pipeline import (LOADERS, class_names, cluster_means, external_scores, kmeans_step,
-                       load_images, score_clustering, split_validation, timer, write_json)
+from .pipeline import (LOADERS, center_and_normalize, class_names, cluster_means,
+                       external_scores, kmeans_step, load_images, score_clustering,
+                       split_validation, timer, write_json)
 
 __all__ = ["main", "build_parser", "MODELS"]
 
@@ -281,6 +282,10 @@ def _add_dec(sub):
                    help="stop when fewer than this fraction of labels change at a refresh")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--n-init", type=int, default=20, help="K-means restarts for the centroids")
+    p.add_argument("--start", choices=("codes", "pixels"), default="codes",
+                   help="where the centroids start: K-means on the codes (the paper), or the "
+                        "mean code of each cluster of K-means on the images centred and scaled "
+                        "to unit length (examples/mnist_dec.py's default)")
     p.add_argument("--out", required=True, help="folder for labels.csv, metrics.json, figures "
                                                 "and the DEC checkpoint")
     p.add_argument("--resume", action="store_true",
@@ -317,11 +322,17 @@ def _cmd_dec(args):
         print(f"  step {logs['iteration']:>6}: KL {logs['loss']:.5f}  labels changed "
               f"{logs['delta_label']:.4f}  ACC {logs.get('acc', float('nan')):.4f}", flush=True)
 
+    init = "k-means"
+    if args.start == "pixels":
+        flat = X.reshape(len(X), -1).astype(np.float32)
+        pixel_km = KMeans(args.k, n_init=args.n_init, random_state=args.seed).fit(
+            center_and_normalize(flat))
+        init = cluster_means(encoder.predict(Xin), pixel_km.labels_, args.k)
     dec = DEC(encoder, args.k, update_interval=args.update_interval, tol=args.tol,
               max_iter=args.max_iter, batch_size=args.batch_size, optimizer=args.optimizer,
               reconstruction_weight=args.idec, decoder=decoder, n_init=args.n_init,
               random_state=args.seed, verbose=not args.quiet,
-              callbacks=[] if args.quiet else [report])
+              callbacks=[] if args.quiet else [report], init=init)
     out.mkdir(parents=True, exist_ok=True)
     if args.resume:
         print(f"resuming DEC from {ckpt}")
@@ -351,7 +362,7 @@ def _cmd_dec(args):
     settings = {k: getattr(args, k) for k in ("dataset", "split", "limit", "k", "normalize",
                                               "idec", "optimizer", "max_iter",
                                               "update_interval", "tol", "batch_size", "n_init",
-                                              "seed")}
+                                              "start", "seed")}
     write_json(out / "metrics.json", {"model": str(path), "settings": settings, "n": len(X),
                                       "n_iter": dec.n_iter_, "seconds": t.seconds,
                                       "scores": scores, "history": dec.history_,

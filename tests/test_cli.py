@@ -169,6 +169,20 @@ def test_dec_normalised_codes_and_idec_with_the_convolutional_autoencoder(traine
     assert (tmp_path / "decoded_centroids.png").stat().st_size > 0
 
 
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_dec_start_from_the_pixel_clusters(trained, tmp_path):
+    """--start pixels gives DEC other first centroids than K-means on the codes."""
+    out, _ = trained
+    first = {}
+    for start in ("codes", "pixels"):
+        assert main(_dec_argv(out, tmp_path / start, 4, "--start", start)) == 0
+        metrics = json.loads((tmp_path / start / "metrics.json").read_text())
+        assert metrics["settings"]["start"] == start and metrics["n_iter"] == 4
+        first[start] = metrics["history"]["loss"][0]
+    assert first["codes"] != first["pixels"]
+
+
 @pytest.mark.realdata
 @pytest.mark.parametrize("extra, message", [
     (["--normalize", "2", "--idec", "1"], "--normalize and --idec do not go together"),
