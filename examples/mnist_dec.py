@@ -1,7 +1,7 @@
 """(Fashion-)MNIST: K-means on pixels, then on autoencoder codes, then DEC (W3).
 
 1. K-means (k = 10) on the 784 pixels, and on the same pixels with each image centred and
-   scaled to unit length (``scratchnet.pipeline.center_and_normalize``).
+   scaled to unit length (``scratchnet.pipeline.centred_pixel_kmeans``).
 2. Pretrain the dense autoencoder 784-500-500-2000-10 (ReLU, linear code and output; Adam,
    mean squared error) — DEC's architecture (Xie, Girshick & Farhadi 2016, arXiv:1511.06335) —
    as a *denoising* autoencoder: ``--noise 0.4`` hides 40% of each input's pixels and the
@@ -81,7 +81,7 @@ from scratchnet.cluster import DEC, KMeans
 from scratchnet.datasets import FASHION_MNIST_CLASSES, flatten
 from scratchnet.models import Autoencoder, dense_autoencoder
 from scratchnet.nn import L2Normalize, LearningRateScheduler, Sequential, cosine_decay
-from scratchnet.pipeline import (aggregate, center_and_normalize, cluster_means, example_parser,
+from scratchnet.pipeline import (aggregate, centred_pixel_kmeans, cluster_means, example_parser,
                                  external_scores, format_table, load_images,
                                  most_balanced_kmeans, timer, write_json)
 
@@ -151,8 +151,7 @@ def run(args, seed, out):
     if args.dec_start == "pixels":
         # the same images without brightness and contrast: each minus its mean, unit length
         with timer() as t:
-            pixel_km = KMeans(k, n_init=args.n_init, random_state=seed).fit(
-                center_and_normalize(X))
+            pixel_km = centred_pixel_kmeans(X, k, args.n_init, random_state=seed)
         results["pixels (centred, L2) + K-means"] = _scores(y, pixel_km.labels_, t.seconds)
         _report("pixels (centred, L2) + K-means", results)
 

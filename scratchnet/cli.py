@@ -30,10 +30,10 @@ from pathlib import Path
 import numpy as np
 
 from . import datasets, models, plot
-from .cluster import DEC, KMeans
+from .cluster import DEC
 from .nn import Flatten, L2Normalize, Reshape, Sequential
 from .metrics import cluster_composition
-from .pipeline import (LOADERS, center_and_normalize, class_names, cluster_means,
+from .pipeline import (LOADERS, centred_pixel_kmeans, class_names, cluster_means,
                        external_scores, kmeans_step, load_images, score_clustering,
                        split_validation, timer, write_json)
 
@@ -324,9 +324,7 @@ def _cmd_dec(args):
 
     init = "k-means"
     if args.start == "pixels":
-        flat = X.reshape(len(X), -1).astype(np.float32)
-        pixel_km = KMeans(args.k, n_init=args.n_init, random_state=args.seed).fit(
-            center_and_normalize(flat))
+        pixel_km = centred_pixel_kmeans(X, args.k, args.n_init, random_state=args.seed)
         init = cluster_means(encoder.predict(Xin), pixel_km.labels_, args.k)
     dec = DEC(encoder, args.k, update_interval=args.update_interval, tol=args.tol,
               max_iter=args.max_iter, batch_size=args.batch_size, optimizer=args.optimizer,

@@ -276,6 +276,16 @@ def center_and_normalize(X):
     return C / np.where(norms > 0, norms, 1).astype(X.dtype)
 
 
+def centred_pixel_kmeans(images, n_clusters, n_init=10, random_state=0):
+    """K-means on the images as rows, each centred and scaled to unit length
+    (:func:`center_and_normalize`). DEC can start from the mean code of each of its clusters
+    (:func:`cluster_means`): ``examples/mnist_dec.py --dec-start pixels``, ``scratchnet dec
+    --start pixels``.
+    """
+    return KMeans(n_clusters, n_init=n_init, random_state=random_state).fit(
+        center_and_normalize(datasets.flatten(images)))
+
+
 def size_entropy(labels, k):
     r"""Entropy (nats) of the cluster sizes, :math:`-\sum_j p_j \log p_j` with
     :math:`p_j = n_j / N`: :math:`\log k` when the ``k`` clusters are equal, 0 when one cluster
