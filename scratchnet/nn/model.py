@@ -78,6 +78,18 @@ def _as_seed(random_state):
                      f"got {random_state!r}")
 
 
+def _check_length(epochs, steps, n_batches):
+    """The index of the last epoch + 1 that ``fit`` runs, from ``epochs`` or ``steps``."""
+    if steps is None:
+        return 1 if epochs is None else epochs
+    if epochs is not None:
+        raise ValueError(f"fit: give epochs or steps, not both (got epochs={epochs!r}, "
+                         f"steps={steps!r})")
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"fit: steps must be a positive int, got {steps!r}")
+    return math.ceil(int(steps) / n_batches)
+
+
 class Sequential:
     r"""Layers applied one after the other: :math:`f = f_L \circ \dots \circ f_1`.
 
@@ -204,9 +216,9 @@ class Sequential:
         return text
 
     # ---- training --------------------------------------------------------------------------
-    def fit(self, X, Y, *, loss, optimizer, epochs=1, batch_size=32, validation_data=None,
+    def fit(self, X, Y, *, loss, optimizer, epochs=None, batch_size=32, validation_data=None,
             shuffle=True, random_state=None, callbacks=(), verbose=True, initial_epoch=0,
-            history=None, corrupt=None):
+            history=None, corrupt=None, steps=None):
         r"""Train with mini-batch gradient descent; returns the :class:`History`.
 
         Parameters
@@ -218,9 +230,9 @@ class Sequential:
             A loss object, or ``"mse"``, ``"binary_crossentropy"`` / ``"bce"``, ``"kld"``.
         optimizer : Optimizer
             Built on (some of) ``self.parameters()``.
-        epochs : int
+        epochs : int, default 1
             Index of the last epoch + 1 (as in Keras: with ``initial_epoch=k`` the call runs
-            epochs k, ..., epochs-1).
+            epochs k, ..., epochs-1). Not together with ``steps``.
         batch_size : int
             The last batch of an epoch may be smaller.
         validation_data : (X_val, Y_val), optional
@@ -246,12 +258,35 @@ class Sequential:
             ``corrupt(xb, rng) -> xb'`` is applied to every input batch, never to the target:
             with ``Y = X`` this trains a *denoising* autoencoder. ``rng`` is
             ``default_rng([seed, epoch, 1])``, so a resumed run draws the same noise.
+        steps : int, optional
+            Train for this many optimizer steps (batches) instead of a number of epochs: the
+            training size no longer depends on the number of samples. Epochs run as usual
+            (same shuffling, callbacks and history); the last one stops after the batch that
+            reaches ``steps`` and may be partial (its ``loss`` is the mean over the batches it
+            ran). Like ``epochs`` it counts the whole run from epoch 0, every epoch before
+            ``initial_epoch`` taken as complete: a run resumed from an epoch checkpoint with
+            the same ``steps`` ends exactly where the uninterrupted run ends. Giving both
+            ``epochs`` and ``steps`` is an error.
 
         Returns
         -------
         History
             ``history.history["loss"]`` (mean training loss per epoch, weighted by batch size),
             ``["val_loss"]`` when validating, and ``history.epoch``.
+
+        Raises
+        ------
+        ValueError
+            Bad data, batch size or ``steps``, or both ``epochs`` and ``steps`` given.
+
+        Notes
+        -----
+        With :math:`N` samples and batch size :math:`B` an epoch is :math:`\lceil N/B \rceil`
+        steps, so ``steps = epochs * ceil(N / B)`` is the same computation, bit for bit, as
+        ``epochs``. A checkpoint written after a partial last epoch records that epoch as
+        done: continuing such a run with a larger ``steps`` starts a new epoch instead of
+        finishing the partial one, so it is not the same as one longer run (continuing from a
+        checkpoint of any complete epoch is).
         """
         _check_pair("fit", X, Y)
         if validation_data is not None:
@@ -259,6 +294,8 @@ class Sequential:
         loss = _as_loss("fit", loss)
         if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"fit: batch_size must be a positive int, got {batch_size!r}")
+        n_batches = math.ceil(len(X) / batch_size)
+        epochs = _check_length(epochs, steps, n_batches)
         seed = _as_seed(random_state)
         history = History() if history is None else history
         for cb in callbacks:
@@ -266,17 +303,20 @@ class Sequential:
                 cb.model, cb.optimizer, cb.history, cb.seed = self, optimizer, history, seed
 
         n = len(X)
-        n_batches = math.ceil(n / batch_size)
         for epoch in range(initial_epoch, epochs):
+            # with ``steps`` the last epoch may stop before its end
+            batches = n_batches if steps is None else min(n_batches, steps - epoch * n_batches)
             order = np.random.default_rng([seed, epoch]).permutation(n) if shuffle else None
             noise_rng = np.random.default_rng([seed, epoch, 1]) if corrupt is not None else None
             for cb in callbacks:
                 if hasattr(cb, "on_epoch_begin"):
                     cb.on_epoch_begin(epoch, {})
-            total = 0.0
-            with tqdm(total=n_batches, desc=f"Epoch {epoch + 1}/{epochs}", disable=not verbose,
-                      leave=True) as bar:
-                for b in range(n_batches):
+            desc = f"Epoch {epoch + 1}/{epochs}"
+            if steps is not None:
+                desc += f", steps {epoch * n_batches + 1}-{epoch * n_batches + batches}/{steps}"
+            total, seen = 0.0, 0
+            with tqdm(total=batches, desc=desc, disable=not verbose, leave=True) as bar:
+                for b in range(batches):
                     idx = slice(b * batch_size, (b + 1) * batch_size)
                     if order is not None:
                         idx = order[idx]
@@ -284,10 +324,10 @@ class Sequential:
                     if corrupt is not None:
                         xb = self._cast(corrupt(xb, noise_rng))
                     total += self._train_batch(xb, yb, loss, optimizer) * len(xb)
+                    seen += len(xb)
                     bar.update()
-                    bar.set_postfix(loss=f"{total / min(n, (b + 1) * batch_size):.4g}",
-                                    refresh=False)
-                logs = {"loss": total / n}
+                    bar.set_postfix(loss=f"{total / seen:.4g}", refresh=False)
+                logs = {"loss": total / seen}
                 if validation_data is not None:
                     logs["val_loss"] = self.evaluate(*validation_data, loss=loss,
                                                      batch_size=max(batch_size, 256))

@@ -188,3 +188,87 @@ def test_backward_without_input_gradient_gives_the_same_parameter_gradients():
     for a, b in zip(*grads):
         np.testing.assert_array_equal(a, b)
     assert any(np.abs(a).sum() > 0 for a in grads[0])
+
+
+# ---- training sized by optimizer steps ------------------------------------------------------
+
+def test_fit_steps_runs_exactly_that_many_optimizer_steps():
+    """10 samples, batch 4: 3 batches per epoch; 7 steps = two epochs and one batch of a third."""
+    X = np.random.default_rng(57).uniform(size=(10, 32)).astype(np.float32)
+    ae = _dense_ae()
+    opt = Adam(ae.parameters(), lr=1e-3)
+    sizes, epochs = [], []
+    original = ae._train_batch
+
+    def spy(xb, yb, loss, optimizer):
+        sizes.append(len(xb))
+        return original(xb, yb, loss, optimizer)
+
+    class Epochs:
+        def on_epoch_end(self, epoch, logs):
+            epochs.append(epoch)
+
+    ae._train_batch = spy
+    hist = ae.fit(X, X, loss="mse", optimizer=opt, batch_size=4, steps=7, random_state=0,
+                  callbacks=[Epochs()], verbose=False)
+    assert opt.t == 7 and sizes == [4, 4, 2, 4, 4, 2, 4]
+    assert epochs == hist.epoch == [0, 1, 2] and len(hist.history["loss"]) == 3
+
+
+def test_fit_steps_equal_to_whole_epochs_gives_the_epoch_run_bit_for_bit():
+    rng = np.random.default_rng(58)
+    X = rng.uniform(size=(10, 32)).astype(np.float32)
+    runs = []
+    for length in ({"epochs": 3}, {"steps": 9}):
+        ae = _dense_ae(seed=2)
+        hist = ae.fit(X, X, loss="bce", optimizer=Adam(ae.parameters(), lr=1e-2), batch_size=4,
+                      random_state=5, verbose=False, **length)
+        runs.append(([p.value.copy() for p in ae.parameters()], hist.history))
+    (w_epochs, h_epochs), (w_steps, h_steps) = runs
+    assert h_steps == h_epochs
+    for a, b in zip(w_epochs, w_steps):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_fit_steps_resumed_at_an_epoch_ends_where_the_uninterrupted_run_ends():
+    """steps counts from epoch 0: a run cut after epoch 1 and resumed with the same steps is
+    the same run; the partial last epoch's loss is the mean over the batches it ran."""
+    X = np.random.default_rng(59).uniform(size=(10, 32)).astype(np.float32)
+
+    def train(calls):
+        ae = _dense_ae(seed=3)
+        opt = Adam(ae.parameters(), lr=1e-2)
+        losses = []
+        for kw in calls:
+            h = ae.fit(X, X, loss="mse", optimizer=opt, batch_size=4, random_state=1,
+                       verbose=False, **kw)
+            losses += h.history["loss"]
+        return [p.value.copy() for p in ae.parameters()], losses, opt.t
+
+    straight = train([{"steps": 8}])
+    resumed = train([{"epochs": 2}, {"steps": 8, "initial_epoch": 2}])
+    assert straight[2] == resumed[2] == 8
+    assert straight[1] == resumed[1] and len(straight[1]) == 3
+    for a, b in zip(straight[0], resumed[0]):
+        np.testing.assert_array_equal(a, b)
+    # nothing left to do once the budget is spent
+    ae = _dense_ae()
+    opt = Adam(ae.parameters())
+    assert ae.fit(X, X, loss="mse", optimizer=opt, batch_size=4, steps=6, initial_epoch=2,
+                  verbose=False).epoch == [] and opt.t == 0
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"steps": 0}, "fit: steps must be a positive int, got 0"),
+    ({"steps": -3}, "fit: steps must be a positive int, got -3"),
+    ({"steps": 7.0}, r"fit: steps must be a positive int, got 7\.0"),
+    ({"steps": True}, "fit: steps must be a positive int, got True"),
+    ({"steps": 7, "epochs": 2}, r"fit: give epochs or steps, not both \(got epochs=2, steps=7\)"),
+])
+def test_fit_rejects_bad_steps(kwargs, message):
+    ae = _dense_ae()
+    X = np.zeros((10, 32), np.float32)
+    opt = SGD(ae.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match=message):
+        ae.fit(X, X, loss="mse", optimizer=opt, verbose=False, **kwargs)
+    assert opt.t == 0
