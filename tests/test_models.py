@@ -58,6 +58,44 @@ def test_parameter_counts_and_code_shapes(build, counts, code_shape, input_shape
     assert ae.decode(ae.features(X)).shape == X.shape     # flat codes are reshaped
 
 
+
+@pytest.mark.parametrize("build, input_shape, code_shape", [
+    (lambda s: mnist_conv_autoencoder(random_state=s, image_size=16), (1, 16, 16), (2, 4, 4)),
+    (lambda s: mnist_conv_autoencoder(random_state=s, image_size=8), (1, 8, 8), (2, 2, 2)),
+    (lambda s: mnist_conv_autoencoder(3, s, image_size=(32, 12)), (3, 32, 12), (2, 8, 3)),
+    (lambda s: pool_autoencoder(1, random_state=s, image_size=16), (1, 16, 16), (3, 4, 4)),
+    (lambda s: pool_autoencoder(random_state=s, image_size=8), (3, 8, 8), (3, 2, 2)),
+    (lambda s: cifar_autoencoder(s, in_channels=1, image_size=16), (1, 16, 16), (32, 2, 2)),
+    (lambda s: cifar_autoencoder(s, image_size=8), (3, 8, 8), (32, 1, 1)),
+])
+def test_conv_autoencoders_take_other_image_sizes_and_channels(build, input_shape, code_shape):
+    ae = build(0)
+    assert ae.input_shape == input_shape and ae.code_shape == code_shape
+    X = _blobs(np.random.default_rng(1), 6, input_shape)
+    assert ae.reconstruct(X).shape == X.shape
+    assert ae.decode(ae.features(X)).shape == X.shape
+    ae.fit(X, epochs=1, batch_size=4, random_state=0, verbose=False)
+    assert np.isfinite(ae.history_["loss"][0])
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda: mnist_conv_autoencoder(image_size=10),
+     r"mnist_conv_autoencoder: expected image height and width divisible by 4 \(two 2x2 "
+     r"poolings, undone by two 2x up-samplings\), got 10x10; pad or crop"),
+    (lambda: pool_autoencoder(image_size=(32, 30)), r"divisible by 4 .* got 32x30"),
+    (lambda: cifar_autoencoder(image_size=28),
+     r"cifar_autoencoder: expected .* divisible by 8 \(three stride-2 convolutions\), "
+     r"got 28x28"),
+    (lambda: cifar_autoencoder(image_size=(8, 8, 8)), r"image_size as a positive int or "
+                                                      r"\(height, width\), got \(8, 8, 8\)"),
+    (lambda: mnist_conv_autoencoder(image_size=0), "image_size as a positive int"),
+    (lambda: pool_autoencoder(in_channels=0), "expected in_channels a positive int, got 0"),
+])
+def test_conv_autoencoders_refuse_sizes_they_cannot_reconstruct(build, message):
+    with pytest.raises(ValueError, match=message):
+        build()
+
+
 def test_training_defaults_follow_the_write_ups():
     assert (mnist_conv_autoencoder().optimizer, mnist_conv_autoencoder().loss) == ("adadelta",
                                                                                    "bce")
@@ -176,6 +214,33 @@ def test_denoising_noise_hides_inputs_not_targets_and_resumes_exactly(tmp_path):
                 noise=0.3)
     assert _same_weights(resumed, straight)  # same noise after resuming
 
+
+def test_steps_and_noise_resume_from_a_saved_epoch(tmp_path):
+    """48 images, batch 16: 3 steps per epoch; 7 steps = 2 epochs and one step, as Adam's
+    step counter says; cut after epoch 2, saved, loaded and resumed with the same steps it
+    ends on the same weights."""
+    X = np.random.default_rng(5).uniform(size=(48, 20)).astype(np.float32)
+
+    def build():
+        return dense_autoencoder((20, 8, 4), random_state=2)
+
+    straight = build()
+    straight.fit(X, steps=7, batch_size=16, random_state=3, verbose=False, noise=0.2)
+    assert straight.optimizer_.t == 7 and len(straight.history_["loss"]) == 3
+    first = build()
+    first.fit(X, epochs=2, batch_size=16, random_state=3, verbose=False, noise=0.2)
+    first.save(tmp_path / "cut.npz")
+    resumed = Autoencoder.load(tmp_path / "cut.npz")
+    resumed.fit(X, steps=7, initial_epoch=2, batch_size=16, random_state=3, verbose=False,
+                noise=0.2)
+    assert resumed.optimizer_.t == 7 and _same_weights(resumed, straight)
+    assert resumed.history_["loss"] == straight.history_["loss"]
+    # without epochs or steps: the documented 10 epochs
+    default = build()
+    default.fit(X, batch_size=16, random_state=3, verbose=False)
+    assert len(default.history_["loss"]) == 10 and default.optimizer_.t == 30
+    with pytest.raises(ValueError, match="give epochs or steps, not both"):
+        default.fit(X, epochs=2, steps=3, verbose=False)
 
 @pytest.mark.parametrize("noise", [-0.1, 1.0])
 def test_noise_outside_0_1_is_refused(noise):

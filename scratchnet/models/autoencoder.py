@@ -73,14 +73,15 @@ class Autoencoder:
         self.history_ = {"loss": [], "val_loss": []}
 
     # -- training ---------------------------------------------------------------------------
-    def fit(self, X, epochs=10, batch_size=None, validation_data=None, random_state=None,
-            callbacks=(), verbose=True, initial_epoch=0, optimizer=None, noise=0.0):
+    def fit(self, X, epochs=None, batch_size=None, validation_data=None, random_state=None,
+            callbacks=(), verbose=True, initial_epoch=0, optimizer=None, noise=0.0,
+            steps=None):
         """Train encoder and decoder to reconstruct ``X`` (target = input).
 
         Parameters
         ----------
         X : ndarray (N, *input_shape), float32 in [0, 1] for the BCE loss
-        epochs : int
+        epochs : int, default 10
             Index of the last epoch, as in Keras (with ``initial_epoch`` for resuming).
         validation_data : ndarray or None
             Held-out images whose reconstruction loss is reported as ``val_loss``.
@@ -93,6 +94,10 @@ class Autoencoder:
             2008, as in DEC's pretraining). Rebuilding what was hidden forces codes that
             capture how pixels go together rather than each pixel on its own; on Fashion-MNIST
             0.2 raised K-means' accuracy on the L2-normalised codes from 0.57 to 0.59.
+        steps : int, optional
+            Train for this many optimizer steps (batches) instead of ``epochs`` (giving both
+            is an error): 5,000 images then get as much training as 70,000 do. The last epoch
+            may be partial; see :meth:`Sequential.fit` for the rules, resuming included.
 
         Returns
         -------
@@ -110,9 +115,11 @@ class Autoencoder:
         if validation_data is not None:
             self._check(validation_data, "fit (validation_data)")
             val = (validation_data, validation_data)
+        if epochs is None and steps is None:
+            epochs = 10
         history = self.model.fit(
             X, X, loss=LOSSES[self.loss](), optimizer=self.optimizer_, epochs=epochs,
-            batch_size=batch_size or self.batch_size, validation_data=val,
+            steps=steps, batch_size=batch_size or self.batch_size, validation_data=val,
             random_state=random_state, callbacks=callbacks, verbose=verbose,
             initial_epoch=initial_epoch, corrupt=masking_noise(noise) if noise else None)
         for key in ("loss", "val_loss"):
