@@ -13,6 +13,7 @@ not comparable in absolute terms; the external ones are, since they only see lab
 """
 import json
 import os
+import sys
 import tempfile
 import time
 from contextlib import contextmanager
@@ -167,10 +168,30 @@ def _jsonable(v):
     raise TypeError(f"write_json: cannot serialise {type(v).__name__}")
 
 
+def positive_int(text):
+    """``argparse`` type: an int >= 1 (``--steps 0`` is refused with a usage error)."""
+    import argparse
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive int, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive int, got {text!r}")
+    return value
+
+
+STEPS_HELP = ("train for this many optimizer steps (batches) instead of --epochs, whatever the "
+              "number of images; the last epoch may be partial")
+
+
 def example_parser(description, datasets=("mnist", "fashion-mnist", "cifar10"),
                    default_dataset="mnist", default_epochs=20, default_split="train"):
-    """The flags every example takes (``--dataset --split --data-dir --epochs --seed(s)
-    --out --quick``)."""
+    """The flags every example takes (``--dataset --split --data-dir --epochs --steps
+    --seed(s) --out --quick``).
+
+    ``--steps`` (default None) replaces ``--epochs`` when given; :func:`fit_length` turns the
+    two into the keyword ``Autoencoder.fit`` takes.
+    """
     import argparse
     p = argparse.ArgumentParser(description=description,
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -181,6 +202,7 @@ def example_parser(description, datasets=("mnist", "fashion-mnist", "cifar10"),
                         "then download)")
     p.add_argument("--limit", type=int, default=None, help="use a random subset of N images")
     p.add_argument("--epochs", type=int, default=default_epochs)
+    p.add_argument("--steps", type=positive_int, default=None, help=STEPS_HELP)
     p.add_argument("--clusters", type=int, default=10)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--seeds", type=int, default=1,
@@ -190,6 +212,92 @@ def example_parser(description, datasets=("mnist", "fashion-mnist", "cifar10"),
                    help="smoke test: a few hundred images, one epoch")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
+
+
+def fit_length(args):
+    """``{"steps": args.steps}`` when ``--steps`` was given, else ``{"epochs": args.epochs}``:
+    the keyword that sizes ``Autoencoder.fit``."""
+    steps = getattr(args, "steps", None)
+    return {"steps": steps} if steps is not None else {"epochs": args.epochs}
+
+
+# ---- figures that never cost the results --------------------------------------------------
+
+class Figures:
+    r"""A run's figures, each drawn so that one that fails costs only itself.
+
+    Figures come last in a run, after hours of training perhaps; a plotting bug or an
+    unexpected shape there must not lose the numbers. So every script writes ``metrics.json``
+    first, then draws each figure in its own ``with`` block::
+
+        figures = Figures(out)
+        with figures.draw("loss", "loss_curves.png") as path:
+            plot.loss_curves(ae.history_, path=path)
+
+    Anything the block raises (the plot, or preparing its data) is caught: the rest of the
+    block is skipped, one line goes to stderr (``warning: figure 'loss' (out/loss_curves.png)
+    not drawn: ValueError: ...``) and the run goes on. ``record()`` is what ``metrics.json``
+    is then rewritten with.
+
+    Parameters
+    ----------
+    out : str or Path
+        Folder of the figures.
+
+    Attributes
+    ----------
+    paths : dict
+        ``{key: path}`` of the figures drawn.
+    errors : dict
+        ``{key: "ExceptionType: message"}`` of the figures that failed.
+    """
+
+    def __init__(self, out):
+        self.out = Path(out)
+        self.paths, self.errors = {}, {}
+
+    @contextmanager
+    def draw(self, key, filename):
+        """``with figures.draw(key, filename) as path:`` draw to ``path`` (``out/filename``);
+        recorded under ``key`` in ``paths``, or in ``errors`` if the block raised."""
+        path = self.out / filename
+        try:
+            yield path
+        except Exception as e:  # noqa: BLE001 - whatever a figure raises, the run goes on
+            message = " ".join(f"{type(e).__name__}: {e}".split())   # one line
+            self.errors[key] = message
+            print(f"warning: figure {key!r} ({path}) not drawn: {message}", file=sys.stderr,
+                  flush=True)
+        else:
+            self.paths[key] = str(path)
+
+    def record(self):
+        """``{"figures": paths, "figure_errors": errors}``, for ``metrics.json``."""
+        return {"figures": dict(self.paths), "figure_errors": dict(self.errors)}
+
+
+def write_metrics_and_figures(out, metrics, draw):
+    """``metrics.json`` in ``out`` first, then ``draw(figures)`` into a :class:`Figures`, then
+    ``metrics.json`` again with the figures drawn and the errors of those that failed.
+
+    Returns the :class:`Figures`.
+    """
+    write_json(Path(out) / "metrics.json", metrics)
+    figures = Figures(out)
+    draw(figures)
+    write_json(Path(out) / "metrics.json", {**metrics, **figures.record()})
+    return figures
+
+
+def model_input(ae, X):
+    """Images (N, C, H, W) as ``ae`` takes them: flat rows for a dense autoencoder."""
+    return datasets.flatten(X) if len(ae.input_shape) == 1 else X
+
+
+def decoded_images(decoded, image_shape):
+    """Decoder output as images (N, *image_shape) in [0, 1]: a dense decoder's is flat and,
+    its output layer being linear, may leave the pixel range."""
+    return np.clip(decoded, 0, 1).reshape((-1,) + tuple(image_shape))
 
 
 # ---- helpers shared by the MNIST examples and the command line ----------------------------
@@ -342,7 +450,8 @@ def kmeans_example_parser(description, name, **kwargs):
     """``example_parser`` plus the K-means flags; ``parse(argv)`` applies ``--quick``.
 
     Returns ``parse``: a function from argv to the parsed arguments, with ``args.out``
-    defaulting to ``out/<name>`` and ``--quick`` meaning 400 images, one epoch, two restarts.
+    defaulting to ``out/<name>`` and ``--quick`` meaning 400 images, one epoch (or the
+    ``--steps`` given), two restarts.
     """
     p = example_parser(description, **kwargs)
     p.add_argument("--n-init", type=int, default=10, help="K-means restarts")
@@ -363,64 +472,87 @@ def kmeans_example_parser(description, name, **kwargs):
 def run_seeds(run, args, columns, title):
     """Run ``run(args, seed, out)`` for each seed, print the table, write ``metrics.json``.
 
-    ``run`` returns ``(results, figures, extras)``: ``{stage: scores}``, ``{name: png path}``
-    (drawn for the first seed only, which alone gets ``out``) and a dict of anything else
-    worth keeping per seed (listed under its key in ``metrics.json``).
+    ``run`` returns ``(results, draw, extras)``: ``{stage: scores}``; for the first seed
+    (which alone gets ``out``) a function ``draw(figures)`` that draws the run's figures into
+    a :class:`Figures`, else None; and a dict of anything else worth keeping per seed (listed
+    under its key in ``metrics.json``).
+
+    ``metrics.json`` is written after every seed, *before* its figures are drawn, then again
+    with ``figures`` (the paths drawn) and ``figure_errors`` (the figures that failed): a
+    figure that fails is a warning, never a lost result.
     """
-    runs, figures, extras = [], {}, {}
-    with timer() as total:
-        for s in range(args.seed, args.seed + args.seeds):
-            results, figs, extra = run(args, s, args.out if s == args.seed else None)
-            runs.append(results)
-            figures = figures or figs
-            for key, value in (extra or {}).items():
-                extras.setdefault(key, []).append(value)
+    runs, extras, figures = [], {}, Figures(args.out)
+    start = time.perf_counter()
+
+    def save():
+        write_json(args.out / "metrics.json",
+                   {"args": vars(args), "runs": runs, **extras,
+                    "wall_seconds": time.perf_counter() - start, **figures.record()})
+
+    for s in range(args.seed, args.seed + args.seeds):
+        results, draw, extra = run(args, s, args.out if s == args.seed else None)
+        runs.append(results)
+        for key, value in (extra or {}).items():
+            extras.setdefault(key, []).append(value)
+        save()
+        if draw is not None:
+            draw(figures)
+            save()
     print()
     print(results_table(runs, columns, title=f"{title}, {args.seeds} seed(s)"))
-    print(f"\nwall time {total.seconds:.1f} s; figures and metrics.json in {args.out}/")
-    write_json(args.out / "metrics.json", {"args": vars(args), "runs": runs, **extras,
-                                           "wall_seconds": total.seconds, "figures": figures})
+    print(f"\nwall time {time.perf_counter() - start:.1f} s; figures and metrics.json in "
+          f"{args.out}/")
+    save()
     return runs
 
 
 def train_and_cluster(ae, X, y, args, seed, verbose_summary):
     """Train ``ae`` on 90 % of ``X`` (10 % validates), then K-means on its codes of ``X``.
 
-    Returns ``(km, scores)`` with the training time and final loss among the scores.
+    ``X`` as the model takes it (flat rows for a dense autoencoder); the training lasts
+    ``--epochs`` or ``--steps`` (:func:`fit_length`). Returns ``(km, scores)`` with the
+    training time, the optimizer steps and the final loss among the scores.
     """
     if verbose_summary:
         ae.summary()
     X_train, X_val = split_validation(X, seed)
     with timer() as t:
-        ae.fit(X_train, epochs=args.epochs, validation_data=X_val, random_state=seed,
-               verbose=not args.quiet)
+        ae.fit(X_train, validation_data=X_val, random_state=seed, verbose=not args.quiet,
+               **fit_length(args))
     km, scores = kmeans_step(ae.features(X), y, args.clusters, args.n_init, seed,
                              args.silhouette_sample)
     scores["train_seconds"] = t.seconds
+    scores["train_steps"] = ae.optimizer_.t
     scores["final_loss"] = ae.history_["loss"][-1]
     return km, scores
 
 
-def autoencoder_figures(ae, km, X, y, out, names=None, title="Autoencoder"):
-    """The figures of an image autoencoder + K-means run, saved in ``out``; returns the paths.
+def autoencoder_figures(figures, ae, km, X, y, names=None, title="Autoencoder"):
+    """Draw the figures of an image autoencoder + K-means run into ``figures``
+    (a :class:`Figures`), each on its own so that one failing costs only itself.
 
     Reconstructions, the training loss, K-means centres decoded to images, the Hungarian-
     ordered confusion matrix, a contact sheet per cluster and a 2-D PCA scatter of the codes.
+    ``X`` is the images (N, C, H, W) of any size; a dense autoencoder gets them flattened
+    and its output is shaped back like them.
     """
     from . import plot
-    out = Path(out)
-    paths = {key: out / f"{name}.png" for key, name in (
-        ("reconstructions", "reconstructions"), ("loss", "loss_curves"),
-        ("centroids", "decoded_centroids"), ("confusion", "confusion_matrix"),
-        ("contact_sheet", "clusters_contact_sheet"), ("scatter", "codes_pca"))}
     sample = X[:10]
-    plot.reconstructions(sample, ae.reconstruct(sample), path=paths["reconstructions"])
-    plot.loss_curves(ae.history_, path=paths["loss"], title=title)
-    # A centroid is a mean of codes; decoding it shows the cluster's "typical" image.
-    plot.decoded_centroids(ae.decode(km.cluster_centers_), path=paths["centroids"])
-    plot.confusion_matrix(y, km.labels_, path=paths["confusion"], class_names=names)
-    plot.cluster_contact_sheet(X, km.labels_, path=paths["contact_sheet"])
-    n = min(len(X), 3000)
-    plot.scatter_codes(ae.features(X[:n]), km.labels_[:n], centers=km.cluster_centers_,
-                       path=paths["scatter"], title="Autoencoder codes (PCA), by cluster")
-    return {k: str(v) for k, v in paths.items()}
+    with figures.draw("reconstructions", "reconstructions.png") as path:
+        plot.reconstructions(sample, decoded_images(ae.reconstruct(model_input(ae, sample)),
+                                                    X.shape[1:]), path=path)
+    with figures.draw("loss", "loss_curves.png") as path:
+        plot.loss_curves(ae.history_, path=path, title=title)
+    with figures.draw("centroids", "decoded_centroids.png") as path:
+        # A centroid is a mean of codes; decoding it shows the cluster's "typical" image.
+        plot.decoded_centroids(decoded_images(ae.decode(km.cluster_centers_), X.shape[1:]),
+                               path=path)
+    with figures.draw("confusion", "confusion_matrix.png") as path:
+        plot.confusion_matrix(y, km.labels_, path=path, class_names=names)
+    with figures.draw("contact_sheet", "clusters_contact_sheet.png") as path:
+        plot.cluster_contact_sheet(X, km.labels_, path=path)
+    with figures.draw("scatter", "codes_pca.png") as path:
+        n = min(len(X), 3000)
+        plot.scatter_codes(ae.features(model_input(ae, X[:n])), km.labels_[:n],
+                           centers=km.cluster_centers_, path=path,
+                           title="Autoencoder codes (PCA), by cluster")

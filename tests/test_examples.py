@@ -15,6 +15,8 @@ import pytest
 import scratchnet.plot
 from scratchnet.datasets import FASHION_MNIST_CLASSES
 
+from ._synthetic import write_cifar_test_batch, write_idx_split
+
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
 
 # name -> data fixture, extra arguments, stages that must be in the table, figures it names
@@ -136,3 +138,133 @@ def test_mnist_dec_start_codes_or_pixels(fashion_mnist_dir, tmp_path):
         first[start] = (history["acc"][0], history["nmi"][0])
     assert first["codes"] != first["pixels"]
 
+
+
+# ---- any image size, on tiny synthetic files in the official formats ----------------------
+
+N_SYNTHETIC = 60
+
+
+@pytest.fixture(scope="module")
+def idx_dirs(tmp_path_factory):
+    """``{(h, w): folder}`` holding MNIST-style test-split IDX files of that size."""
+    root = tmp_path_factory.mktemp("idx")
+    dirs = {}
+    for h, w in ((8, 8), (16, 16), (10, 10)):
+        write_idx_split(root / f"{h}x{w}", N_SYNTHETIC, h, w, seed=h)
+        dirs[h, w] = root / f"{h}x{w}"
+    return dirs
+
+
+def _quick_argv(data_dir, out, dataset="mnist"):
+    return ["--quick", "--quiet", "--seed", "0", "--dataset", dataset, "--split", "test",
+            "--data-dir", str(data_dir), "--n-init", "2", "--out", str(out)]
+
+
+def _check_written(out, stages):
+    """metrics.json holds every stage with finite scores; every figure it names exists and no
+    figure failed."""
+    metrics = json.loads((out / "metrics.json").read_text())
+    (run,) = metrics["runs"]
+    assert list(run) == stages
+    for scores in run.values():
+        assert 0 <= scores["acc"] <= 1 and math.isfinite(scores["silhouette"]), scores
+    assert metrics["figure_errors"] == {}
+    assert metrics["figures"]
+    for path in metrics["figures"].values():
+        assert Path(path).stat().st_size > 0, path
+    return metrics
+
+
+@pytest.mark.parametrize("size", [(8, 8), (16, 16)])
+def test_mnist_conv_example_on_other_image_sizes(idx_dirs, tmp_path, size):
+    h, w = size
+    assert _load_example("mnist_conv_ae_kmeans").main(_quick_argv(idx_dirs[size], tmp_path)) == 0
+    code = 2 * (h // 4) * (w // 4)        # two poolings: 16×16 → 2×4×4, 8×8 → 2×2×2
+    metrics = _check_written(tmp_path, [f"pixels ({h * w})", f"codes (conv AE {code})"])
+    assert set(metrics["figures"]) == {"reconstructions", "loss", "centroids", "confusion",
+                                       "contact_sheet", "scatter"}
+    assert sum(c["size"] for c in metrics["composition"][0]) == N_SYNTHETIC
+
+
+@pytest.mark.parametrize("size", [(8, 8), (16, 16), (10, 10)])
+def test_mnist_dense_example_on_other_image_sizes(idx_dirs, tmp_path, size):
+    h, w = size
+    assert _load_example("mnist_dense_ae_3d").main(_quick_argv(idx_dirs[size], tmp_path)) == 0
+    metrics = _check_written(tmp_path, [f"pixels ({h * w})", "codes (dense AE 3)"])
+    assert set(metrics["figures"]) == {"scatter_clusters", "scatter_classes", "centroids",
+                                       "reconstructions", "loss", "confusion"}
+
+
+def test_mnist_conv_example_refuses_a_size_the_poolings_cannot_take(idx_dirs, tmp_path):
+    """10×10 cannot go 10 → 5 → 3 and back to 10: a clear error before any work."""
+    with pytest.raises(ValueError, match=r"divisible by 4 .* got 10x10; pad or crop"):
+        _load_example("mnist_conv_ae_kmeans").main(_quick_argv(idx_dirs[10, 10], tmp_path))
+    assert not (tmp_path / "metrics.json").exists()
+
+
+def test_cifar_example_on_synthetic_colour_images_with_the_pool_model(tmp_path):
+    write_cifar_test_batch(tmp_path / "data", N_SYNTHETIC)
+    argv = _quick_argv(tmp_path / "data", tmp_path / "out", dataset="cifar10") + ["--pool"]
+    assert _load_example("cifar_ae_kmeans").main(argv) == 0
+    _check_written(tmp_path / "out", ["pixels (gray 1024)", "codes (conv AE 512)",
+                                      "codes (pool AE 192)"])
+
+
+# ---- the results never depend on a figure -------------------------------------------------
+
+@pytest.mark.parametrize("name", ["mnist_conv_ae_kmeans", "mnist_dense_ae_3d"])
+def test_a_failing_figure_costs_only_itself(idx_dirs, tmp_path, monkeypatch, capsys, name):
+    """metrics.json is on disk before the first figure; a figure that raises is one warning
+    line on stderr and an entry of figure_errors; the others are drawn; exit status 0."""
+    out = tmp_path / "out"
+    on_disk_before_figures = []
+    reconstructions = scratchnet.plot.reconstructions
+
+    def first_figure(*args, **kwargs):
+        on_disk_before_figures.append(json.loads((out / "metrics.json").read_text()))
+        return reconstructions(*args, **kwargs)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the plot broke\non two lines")
+
+    monkeypatch.setattr(scratchnet.plot, "reconstructions", first_figure)
+    monkeypatch.setattr(scratchnet.plot, "decoded_centroids", broken)
+    assert _load_example(name).main(_quick_argv(idx_dirs[16, 16], out)) == 0
+
+    (early,) = on_disk_before_figures
+    assert len(early["runs"]) == 1 and early["figures"] == {}
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["runs"] == early["runs"]
+    assert metrics["figure_errors"] == {"centroids": "RuntimeError: the plot broke on two lines"}
+    assert "centroids" not in metrics["figures"] and "reconstructions" in metrics["figures"]
+    assert not (out / "decoded_centroids.png").exists()
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert warnings == [f"warning: figure 'centroids' ({out / 'decoded_centroids.png'}) not "
+                        "drawn: RuntimeError: the plot broke on two lines"]
+
+
+# ---- training sized by optimizer steps ----------------------------------------------------
+
+def test_examples_train_for_the_steps_given(idx_dirs, tmp_path):
+    """--steps replaces --epochs: 54 training images in one batch of 128 per epoch, so 3
+    steps are 3 epochs of one step each."""
+    argv = _quick_argv(idx_dirs[8, 8], tmp_path) + ["--steps", "3"]
+    assert _load_example("mnist_conv_ae_kmeans").main(argv) == 0
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["args"]["steps"] == 3
+    assert metrics["runs"][0]["codes (conv AE 8)"]["train_steps"] == 3
+    default = _load_example("mnist_conv_ae_kmeans")
+    assert default.main(_quick_argv(idx_dirs[8, 8], tmp_path / "epochs")) == 0
+    metrics = json.loads((tmp_path / "epochs" / "metrics.json").read_text())
+    assert metrics["args"]["steps"] is None
+    assert metrics["runs"][0]["codes (conv AE 8)"]["train_steps"] == 1   # --quick: one epoch
+
+
+@pytest.mark.parametrize("steps", ["0", "-2", "1.5"])
+def test_examples_refuse_bad_steps(idx_dirs, tmp_path, capsys, steps):
+    with pytest.raises(SystemExit) as exit_:
+        _load_example("mnist_dense_ae_3d").main(_quick_argv(idx_dirs[8, 8], tmp_path)
+                                                + ["--steps", steps])
+    assert exit_.value.code == 2
+    assert f"--steps: expected a positive int, got '{steps}'" in capsys.readouterr().err
