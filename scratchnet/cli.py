@@ -14,16 +14,28 @@ writes its results and a ``metrics.json`` to ``--out``, and shows progress bars 
 ``--quiet``. Bad input (a missing folder, no images, more clusters than images, a model that
 does not fit the data) ends with ``scratchnet <command>: error: ...`` and exit status 2.
 
+Images of any size and channel count work: the models are built for the data's own shape
+(``mnist-conv`` and ``pool`` need a height and width divisible by 4, ``cifar-conv`` by 8;
+``dense`` and ``dense-3d`` take any size). ``metrics.json`` is written before the figures; a
+figure that fails is one warning line on stderr and an entry of ``figure_errors`` in
+``metrics.json``, and the command still succeeds.
+
+``train --steps N`` sizes the training by optimizer steps (batches) instead of epochs, so a
+small dataset gets as much training as a large one; the last epoch may be partial.
+
 Checkpoints: ``train`` saves ``model.npz`` (weights, optimizer state, loss history) after every
 epoch with an atomic write, so an interrupted run loses at most the epoch in progress.
 ``--resume`` reloads it and runs the remaining epochs; because epoch ``e`` shuffles with
 ``default_rng([seed, e])`` and the optimizer state is restored, the result equals an
-uninterrupted run. ``dec`` does the same with ``dec_checkpoint.npz``, written at every refresh
-of the target distribution.
+uninterrupted run. With ``--steps`` the same holds when the run is cut between two epochs;
+extending a finished ``--steps`` run whose last epoch was partial starts a new epoch instead of
+completing that one (the optimizer still takes ``--steps`` steps in all). ``dec`` does the same
+with ``dec_checkpoint.npz``, written at every refresh of the target distribution.
 """
 import argparse
 import csv
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -33,24 +45,26 @@ from . import datasets, models, plot
 from .cluster import DEC
 from .nn import Flatten, L2Normalize, Reshape, Sequential
 from .metrics import cluster_composition
-from .pipeline import (LOADERS, centred_pixel_kmeans, class_names, cluster_means,
-                       external_scores, kmeans_step, load_images, score_clustering,
-                       split_validation, timer, write_json)
+from .pipeline import (LOADERS, STEPS_HELP, centred_pixel_kmeans, class_names, cluster_means,
+                       decoded_images, external_scores, fit_length, kmeans_step, load_images,
+                       model_input, positive_int, score_clustering, split_validation, timer,
+                       write_json, write_metrics_and_figures)
 
 __all__ = ["main", "build_parser", "MODELS"]
 
-# name -> (builder(in_channels, D, seed), per-sample input it needs; None = any size)
+# name -> builder((C, H, W), seed): every model is built for the images' own shape
 MODELS = {
-    "mnist-conv": (lambda c, d, s: models.mnist_conv_autoencoder(in_channels=c, random_state=s),
-                   (None, 28, 28)),
-    "cifar-conv": (lambda c, d, s: models.cifar_autoencoder(random_state=s), (3, 32, 32)),
-    "pool": (lambda c, d, s: models.pool_autoencoder(in_channels=c, random_state=s),
-             (None, 32, 32)),
-    "dense": (lambda c, d, s: models.dense_autoencoder(dims=(d, 500, 500, 2000, 10),
-                                                       random_state=s), None),
-    "dense-3d": (lambda c, d, s: models.dense_autoencoder(dims=(d, d, 64, 32, 3),
-                                                          activation="sigmoid", random_state=s),
-                 None),
+    "mnist-conv": lambda shape, s: models.mnist_conv_autoencoder(
+        in_channels=shape[0], image_size=shape[1:], random_state=s),
+    "cifar-conv": lambda shape, s: models.cifar_autoencoder(
+        in_channels=shape[0], image_size=shape[1:], random_state=s),
+    "pool": lambda shape, s: models.pool_autoencoder(
+        in_channels=shape[0], image_size=shape[1:], random_state=s),
+    "dense": lambda shape, s: models.dense_autoencoder(
+        dims=(math.prod(shape), 500, 500, 2000, 10), random_state=s),
+    "dense-3d": lambda shape, s: models.dense_autoencoder(
+        dims=(math.prod(shape), math.prod(shape), 64, 32, 3), activation="sigmoid",
+        random_state=s),
 }
 DEFAULT_MODEL = {"mnist": "mnist-conv", "fashion-mnist": "mnist-conv", "cifar10": "cifar-conv"}
 CHECKPOINT, CONFIG = "model.npz", "train.json"
@@ -64,22 +78,12 @@ class CLIError(Exception):
 
 def _build_model(name, image_shape, seed):
     """Build model ``name`` for images of ``image_shape`` (C, H, W), checking they fit it."""
-    builder, needs = MODELS[name]
-    if needs is not None and any(n is not None and n != s for n, s in zip(needs, image_shape)):
-        want = "(" + ", ".join("C" if n is None else str(n) for n in needs) + ")"
-        raise CLIError(f"model {name!r} expects images {want}, got {tuple(image_shape)}; "
-                       f"choose another --model")
-    return builder(image_shape[0], int(np.prod(image_shape)), seed)
-
-
-def _as_input(ae, X):
-    """Images (N, C, H, W) as the model takes them: flat rows for a dense autoencoder."""
-    return datasets.flatten(X) if len(ae.input_shape) == 1 else X
-
-
-def _as_images(ae, out, image_shape):
-    """Decoder output as images in [0, 1] (a dense decoder is linear and flat)."""
-    return np.clip(out, 0, 1).reshape((-1,) + tuple(image_shape))
+    image_shape = tuple(int(n) for n in image_shape)
+    try:
+        return MODELS[name](image_shape, seed)
+    except ValueError as e:
+        raise CLIError(f"model {name!r} does not fit images {image_shape}: {e} "
+                       f"(--model dense takes any size)") from None
 
 
 def _load_data(args):
@@ -93,7 +97,7 @@ def _add_data_flags(p, dataset_required=True):
     p.add_argument("--dataset", choices=sorted(LOADERS), required=dataset_required,
                    default=None)
     p.add_argument("--split", choices=("train", "test", "all"), default=None,
-                   help="default: train")
+                   help="default: the training run's split (cluster, dec), else train")
     p.add_argument("--data-dir", default=None, help="folder holding the dataset")
     p.add_argument("--limit", type=int, default=None, help="use a random subset of N images")
 
@@ -111,6 +115,8 @@ def _add_train(sub):
     p.add_argument("--model", choices=sorted(MODELS), default=None,
                    help="default: mnist-conv for (fashion-)mnist, cifar-conv for cifar10")
     p.add_argument("--epochs", type=int, default=20, help="total number of epochs")
+    p.add_argument("--steps", type=positive_int, default=None,
+                   help=STEPS_HELP + "; the total of the run, resumed or not")
     p.add_argument("--out", required=True, help="folder for model.npz, train.json, figures")
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its last complete epoch")
@@ -121,7 +127,7 @@ def _add_train(sub):
 def _cmd_train(args):
     out = Path(args.out)
     ckpt, config_path = out / CHECKPOINT, out / CONFIG
-    if args.epochs < 1:
+    if args.steps is None and args.epochs < 1:
         raise CLIError(f"--epochs must be at least 1, got {args.epochs}")
     if args.resume:
         if not (ckpt.is_file() and config_path.is_file()):
@@ -146,33 +152,52 @@ def _cmd_train(args):
     X, _ = _load_data(args)
     if args.resume:
         ae = models.Autoencoder.load(ckpt)
-        start = len(ae.history_["loss"])
-        print(f"resuming {config['model']} at epoch {start + 1} of {args.epochs}")
     else:
         ae = _build_model(config["model"], X.shape[1:], args.seed)
+    start = len(ae.history_["loss"])                            # epochs done
+    done = ae.optimizer_.t if ae.optimizer_ is not None else 0  # optimizer steps done
+    train, val = split_validation(model_input(ae, X), args.seed)
+    per_epoch = math.ceil(len(train) / ae.batch_size)
+    if args.steps is None:
+        end, unit, goal, have = args.epochs, "epochs", args.epochs, start
+    else:
+        # fit counts steps from epoch 0, every epoch before initial_epoch complete; a run
+        # that ended inside an epoch (a smaller --steps) has done fewer: ask for the rest
+        budget = args.steps + start * per_epoch - done
+        end, unit, goal, have = math.ceil(budget / per_epoch), "steps", args.steps, done
+    if have >= goal:
+        print(f"{ckpt} already has {have} {unit} (--{unit} {goal}); nothing to do")
+        return 0
+    if args.resume:
+        print(f"resuming {config['model']} at epoch {start + 1} of {end}"
+              + (f", step {done + 1} of {args.steps}" if args.steps else ""))
+    else:
         out.mkdir(parents=True, exist_ok=True)
         write_json(config_path, config)
-        start = 0
-    if start >= args.epochs:
-        print(f"{ckpt} already has {start} epochs (--epochs {args.epochs}); nothing to do")
-        return 0
-    train, val = split_validation(_as_input(ae, X), args.seed)
     with timer() as t:
         # One fit call per epoch, each followed by a checkpoint. Epoch e shuffles with
         # default_rng([seed, e]) and the optimizer carries its state from call to call, so
-        # this is the same computation as one fit over all epochs.
-        for epoch in range(start, args.epochs):
-            ae.fit(train, epochs=epoch + 1, initial_epoch=epoch, validation_data=val,
-                   random_state=args.seed, verbose=not args.quiet)
+        # this is the same computation as one fit over all epochs (or steps).
+        for epoch in range(start, end):
+            length = ({"epochs": epoch + 1} if args.steps is None
+                      else {"steps": min(budget, (epoch + 1) * per_epoch)})
+            ae.fit(train, initial_epoch=epoch, validation_data=val, random_state=args.seed,
+                   verbose=not args.quiet, **length)
             ae.save(ckpt)
-    print(f"trained epochs {start + 1}-{args.epochs} in {t.seconds:.1f} s; "
-          f"loss {ae.history_['loss'][-1]:.4f}, val_loss {ae.history_['val_loss'][-1]:.4f}")
-    sample = X[:10]
-    plot.loss_curves(ae.history_, path=out / "loss_curves.png", title=config["model"])
-    plot.reconstructions(sample, _as_images(ae, ae.reconstruct(_as_input(ae, sample)),
-                                            X.shape[1:]), path=out / "reconstructions.png")
-    write_json(out / "metrics.json", {"config": config, "epochs": args.epochs,
-                                      "history": ae.history_, "seconds_this_run": t.seconds})
+    print(f"trained epochs {start + 1}-{end} (optimizer steps {done + 1}-{ae.optimizer_.t}) "
+          f"in {t.seconds:.1f} s; loss {ae.history_['loss'][-1]:.4f}, val_loss "
+          f"{ae.history_['val_loss'][-1]:.4f}")
+    metrics = {"config": config, "epochs": len(ae.history_["loss"]), "steps": ae.optimizer_.t,
+               "history": ae.history_, "seconds_this_run": t.seconds}
+
+    def draw(figures):
+        with figures.draw("loss", "loss_curves.png") as path:
+            plot.loss_curves(ae.history_, path=path, title=config["model"])
+        with figures.draw("reconstructions", "reconstructions.png") as path:
+            sample = X[:10]
+            plot.reconstructions(sample, decoded_images(
+                ae.reconstruct(model_input(ae, sample)), X.shape[1:]), path=path)
+    write_metrics_and_figures(out, metrics, draw)
     return 0
 
 
@@ -213,13 +238,13 @@ def _load_model_and_data(args, path):
     args.dataset = args.dataset or config.get("dataset")
     if args.dataset is None:
         raise CLIError(f"--dataset is required ({config_path} not found)")
-    args.split = args.split or "train"
+    args.split = args.split or config.get("split") or "train"
     args.data_dir = args.data_dir or config.get("data_dir")
     ae = models.Autoencoder.load(path)
     X, y = _load_data(args)
     if not 1 <= args.k <= len(X):
         raise CLIError(f"--k must be between 1 and the {len(X)} images, got {args.k}")
-    Xin = _as_input(ae, X)
+    Xin = model_input(ae, X)
     if Xin.shape[1:] != ae.input_shape:
         raise CLIError(f"the model takes inputs {ae.input_shape}, {args.dataset} gives "
                        f"{Xin.shape[1:]}")
@@ -242,20 +267,25 @@ def _cmd_cluster(args):
         np.save(out / "true_labels.npy", y)
     np.save(out / "codes.npy", codes)
     names = class_names(args.dataset)
-    plot.cluster_contact_sheet(X, km.labels_, path=out / "clusters_contact_sheet.png")
-    plot.confusion_matrix(y, km.labels_, path=out / "confusion_matrix.png", class_names=names)
-    plot.decoded_centroids(_as_images(ae, ae.decode(km.cluster_centers_), X.shape[1:]),
-                           path=out / "decoded_centroids.png")
-    n = min(len(X), 3000)
-    plot.scatter_codes(codes[:n], km.labels_[:n], centers=km.cluster_centers_,
-                       path=out / "codes_scatter.png", title="codes by cluster")
     composition = [{"cluster": c, "size": s, "labels": [[names[a], m] for a, m in counts]}
                    for c, s, counts in cluster_composition(y, km.labels_)]
     _print_scores(scores)
-    write_json(out / "metrics.json", {"model": str(path), "dataset": args.dataset,
-                                      "split": args.split, "n": len(X), "k": args.k,
-                                      "seed": args.seed, "scores": scores,
-                                      "composition": composition})
+    metrics = {"model": str(path), "dataset": args.dataset, "split": args.split, "n": len(X),
+               "k": args.k, "seed": args.seed, "scores": scores, "composition": composition}
+
+    def draw(figures):
+        with figures.draw("contact_sheet", "clusters_contact_sheet.png") as p:
+            plot.cluster_contact_sheet(X, km.labels_, path=p)
+        with figures.draw("confusion", "confusion_matrix.png") as p:
+            plot.confusion_matrix(y, km.labels_, path=p, class_names=names)
+        with figures.draw("centroids", "decoded_centroids.png") as p:
+            plot.decoded_centroids(decoded_images(ae.decode(km.cluster_centers_), X.shape[1:]),
+                                   path=p)
+        with figures.draw("scatter", "codes_scatter.png") as p:
+            n = min(len(X), 3000)
+            plot.scatter_codes(codes[:n], km.labels_[:n], centers=km.cluster_centers_, path=p,
+                               title="codes by cluster")
+    write_metrics_and_figures(out, metrics, draw)
     return 0
 
 
@@ -342,29 +372,30 @@ def _cmd_dec(args):
 
     _write_csv(out / "labels.csv", ("index", "cluster", "label"),
                zip(range(len(y)), dec.labels_.tolist(), y.tolist()))
-    names = class_names(args.dataset)
-    figures = {"confusion": out / "confusion_matrix.png", "history": out / "dec_history.png",
-               "clusters": out / "clusters_contact_sheet.png"}
-    plot.confusion_matrix(y, dec.labels_, path=figures["confusion"], class_names=names)
-    plot.loss_curves({k: dec.history_[k] for k in ("loss", "delta_label", "acc")},
-                     path=figures["history"], title="DEC, per target refresh")
-    plot.cluster_contact_sheet(X, dec.labels_, path=figures["clusters"])
-    centers = dec.cluster_centers_
-    if args.normalize is not None:
-        # centroids on the sphere are not codes the decoder knows: decode the mean raw code
-        # of each (non-empty) cluster instead
-        centers = cluster_means(ae.features(Xin), dec.labels_, args.k)
-    figures["centroids"] = out / "decoded_centroids.png"
-    plot.decoded_centroids(_as_images(ae, ae.decode(centers), X.shape[1:]),
-                           path=figures["centroids"])
     settings = {k: getattr(args, k) for k in ("dataset", "split", "limit", "k", "normalize",
                                               "idec", "optimizer", "max_iter",
                                               "update_interval", "tol", "batch_size", "n_init",
                                               "start", "seed")}
-    write_json(out / "metrics.json", {"model": str(path), "settings": settings, "n": len(X),
-                                      "n_iter": dec.n_iter_, "seconds": t.seconds,
-                                      "scores": scores, "history": dec.history_,
-                                      "figures": {k: str(v) for k, v in figures.items()}})
+    metrics = {"model": str(path), "settings": settings, "n": len(X), "n_iter": dec.n_iter_,
+               "seconds": t.seconds, "scores": scores, "history": dec.history_}
+    names = class_names(args.dataset)
+
+    def draw(figures):
+        with figures.draw("confusion", "confusion_matrix.png") as p:
+            plot.confusion_matrix(y, dec.labels_, path=p, class_names=names)
+        with figures.draw("history", "dec_history.png") as p:
+            plot.loss_curves({k: dec.history_[k] for k in ("loss", "delta_label", "acc")},
+                             path=p, title="DEC, per target refresh")
+        with figures.draw("clusters", "clusters_contact_sheet.png") as p:
+            plot.cluster_contact_sheet(X, dec.labels_, path=p)
+        with figures.draw("centroids", "decoded_centroids.png") as p:
+            centers = dec.cluster_centers_
+            if args.normalize is not None:
+                # centroids on the sphere are not codes the decoder knows: decode the mean
+                # raw code of each (non-empty) cluster instead
+                centers = cluster_means(ae.features(Xin), dec.labels_, args.k)
+            plot.decoded_centroids(decoded_images(ae.decode(centers), X.shape[1:]), path=p)
+    write_metrics_and_figures(out, metrics, draw)
     return 0
 
 
@@ -417,6 +448,10 @@ def _add_cluster_images(sub):
     p.add_argument("--k", type=int, default=10, help="number of clusters")
     p.add_argument("--out", required=True)
     p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--steps", type=positive_int, default=None, help=STEPS_HELP)
+    p.add_argument("--size", type=positive_int, nargs="+", default=[32], metavar="N",
+                   help="resize every image to N×N, or to H×W with two numbers (the "
+                        "pooling autoencoder needs multiples of 4)")
     p.add_argument("--grayscale", action="store_true", help="read the images as grey")
     p.add_argument("--n-init", type=int, default=10, help="K-means restarts")
     p.add_argument("--per-sheet", type=int, default=64, help="images per cluster sheet")
@@ -428,15 +463,22 @@ def _cmd_cluster_images(args):
     folder = Path(args.folder)
     if not folder.is_dir():
         raise CLIError(f"{folder} is not a folder")
-    X, paths = datasets.load_image_folder(folder, size=(32, 32), grayscale=args.grayscale)
+    if len(args.size) > 2:
+        raise CLIError(f"--size takes N or H W, got {len(args.size)} numbers")
+    size = (args.size[0], args.size[-1])
+    X, paths = datasets.load_image_folder(folder, size=size, grayscale=args.grayscale)
     if not 1 <= args.k <= len(X):
         raise CLIError(f"--k must be between 1 and the number of images ({len(X)} in "
                        f"{folder}), got {args.k}")
     print(f"{folder}: {len(X)} images, resized to {X.shape[1:]}")
     X = datasets.to_float32(X)
-    ae = models.pool_autoencoder(in_channels=X.shape[1], random_state=args.seed)
+    try:
+        ae = models.pool_autoencoder(in_channels=X.shape[1], image_size=size,
+                                     random_state=args.seed)
+    except ValueError as e:
+        raise CLIError(f"--size {size[0]} {size[1]}: {e}") from None
     with timer() as t:
-        ae.fit(X, epochs=args.epochs, random_state=args.seed, verbose=not args.quiet)
+        ae.fit(X, random_state=args.seed, verbose=not args.quiet, **fit_length(args))
     codes = ae.features(X)
     km, scores = kmeans_step(codes, None, args.k, args.n_init, args.seed)
     scores["train_seconds"] = t.seconds
@@ -444,20 +486,23 @@ def _cmd_cluster_images(args):
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     _write_csv(out / "clusters.csv", ("path", "cluster"), zip(paths, km.labels_.tolist()))
-    sheets = []
-    for c in range(args.k):
-        members = np.flatnonzero(km.labels_ == c)[:args.per_sheet]
-        if members.size:
-            sheets.append(str(out / f"cluster_{c:02d}.png"))
-            plot.image_grid(X[members], ncols=min(8, members.size), path=sheets[-1],
-                            titles=[Path(paths[i]).name[:14] for i in members])
-    plot.loss_curves(ae.history_, path=out / "loss_curves.png", title="pool autoencoder")
     ae.save(out / "model.npz")
     _print_scores(scores)
-    write_json(out / "metrics.json", {"folder": str(folder), "n": len(X), "k": args.k,
-                                      "seed": args.seed, "scores": scores,
-                                      "sizes": np.bincount(km.labels_, minlength=args.k),
-                                      "contact_sheets": sheets})
+    metrics = {"folder": str(folder), "n": len(X), "k": args.k, "seed": args.seed,
+               "scores": scores, "sizes": np.bincount(km.labels_, minlength=args.k)}
+
+    def draw(figures):
+        for c in range(args.k):
+            members = np.flatnonzero(km.labels_ == c)[:args.per_sheet]
+            if members.size:
+                with figures.draw(f"cluster_{c:02d}", f"cluster_{c:02d}.png") as p:
+                    plot.image_grid(X[members], ncols=min(8, members.size), path=p,
+                                    titles=[Path(paths[i]).name[:14] for i in members])
+        with figures.draw("loss", "loss_curves.png") as p:
+            plot.loss_curves(ae.history_, path=p, title="pool autoencoder")
+    figures = write_metrics_and_figures(out, metrics, draw)
+    sheets = [v for k, v in figures.paths.items() if k.startswith("cluster_")]
+    write_json(out / "metrics.json", {**metrics, "contact_sheets": sheets, **figures.record()})
     print(f"wrote {out / 'clusters.csv'} and {len(sheets)} contact sheets to {out}/")
     return 0
 

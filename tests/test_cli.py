@@ -17,8 +17,11 @@ import pytest
 from PIL import Image
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
+import scratchnet.plot
 from scratchnet.cli import main
 from scratchnet.models import Autoencoder
+
+from ._synthetic import write_idx_split
 
 REPO = Path(__file__).resolve().parents[1]
 N = 160  # Fashion-MNIST images used by the train/cluster tests
@@ -96,7 +99,8 @@ def test_train_rejects_a_model_that_does_not_fit_the_images(fashion_mnist_dir, t
     argv = ["train", "--dataset", "fashion-mnist", "--data-dir", str(fashion_mnist_dir),
             "--limit", "20", "--model", "cifar-conv", "--out", str(tmp_path)]
     assert main(argv) == 2
-    assert "'cifar-conv' expects images (3, 32, 32), got (1, 28, 28)" in capsys.readouterr().err
+    assert ("model 'cifar-conv' does not fit images (1, 28, 28): cifar_autoencoder: expected "
+            "image height and width divisible by 8") in capsys.readouterr().err
 
 
 # ---- cluster and evaluate -----------------------------------------------------------------
@@ -281,6 +285,143 @@ def test_cluster_images_errors(image_folder, tmp_path, capsys, case, message):
     assert main(["cluster-images", str(folder), "--k", k, "--out", str(tmp_path / "o")]) == 2
     assert message in capsys.readouterr().err
 
+
+# ---- any image size: train, cluster and dec on synthetic IDX files ----------------------
+
+def _idx_dir(tmp_path, n, size):
+    write_idx_split(tmp_path / "data", n, size, size, split="test", seed=size)
+    return tmp_path / "data"
+
+
+def _synthetic_train(data_dir, out, *extra):
+    return ["train", "--dataset", "mnist", "--split", "test", "--data-dir", str(data_dir),
+            "--seed", "0", "--quiet", "--out", str(out), *extra]
+
+
+def _metrics(folder):
+    return json.loads((folder / "metrics.json").read_text())
+
+
+def _figures_exist(metrics):
+    assert metrics["figure_errors"] == {} and metrics["figures"]
+    return all(Path(p).stat().st_size > 0 for p in metrics["figures"].values())
+
+
+@pytest.mark.parametrize("size, model, code", [(8, None, 8), (16, None, 32), (10, "dense", 10)])
+def test_train_cluster_dec_on_other_image_sizes(tmp_path, size, model, code):
+    """The 16×16 IDX digits that crashed a user's run after all its training: every command
+    now works on them, on 8×8, and (dense model) on 10×10."""
+    data = _idx_dir(tmp_path, 60, size)
+    model_flag = ["--model", model] if model else []
+    assert main(_synthetic_train(data, tmp_path / "run", "--epochs", "2", *model_flag)) == 0
+    trained = _metrics(tmp_path / "run")
+    assert trained["epochs"] == 2 and _figures_exist(trained)
+    assert set(trained["figures"]) == {"loss", "reconstructions"}
+
+    assert main(["cluster", str(tmp_path / "run"), "--k", "4", "--n-init", "2", "--quiet",
+                 "--out", str(tmp_path / "clusters")]) == 0
+    clustered = _metrics(tmp_path / "clusters")
+    assert clustered["n"] == 60 and 0 <= clustered["scores"]["acc"] <= 1
+    assert np.load(tmp_path / "clusters" / "codes.npy").shape == (60, code)
+    assert _figures_exist(clustered) and "centroids" in clustered["figures"]
+
+    assert main(["dec", str(tmp_path / "run"), "--k", "4", "--n-init", "2", "--max-iter", "4",
+                 "--update-interval", "2", "--tol", "0", "--batch-size", "16", "--quiet",
+                 "--out", str(tmp_path / "dec")]) == 0
+    refined = _metrics(tmp_path / "dec")
+    assert refined["n_iter"] == 4 and _figures_exist(refined)
+    assert set(refined["figures"]) == {"confusion", "history", "clusters", "centroids"}
+
+
+def test_train_refuses_a_size_the_model_cannot_take_before_training(tmp_path, capsys):
+    data = _idx_dir(tmp_path, 20, 10)
+    assert main(_synthetic_train(data, tmp_path / "run")) == 2
+    err = capsys.readouterr().err
+    assert ("model 'mnist-conv' does not fit images (1, 10, 10): mnist_conv_autoencoder: "
+            "expected image height and width divisible by 4") in err
+    assert "got 10x10" in err and "--model dense takes any size" in err
+    assert not (tmp_path / "run" / "model.npz").exists()
+
+
+@pytest.mark.parametrize("command", ["train", "cluster", "dec"])
+def test_a_failing_figure_leaves_the_results_and_exit_status_0(tmp_path, monkeypatch, capsys,
+                                                               command):
+    data = _idx_dir(tmp_path, 40, 8)
+    if command != "train":
+        assert main(_synthetic_train(data, tmp_path / "run", "--epochs", "1")) == 0
+    argv = {"train": _synthetic_train(data, tmp_path / "out", "--epochs", "1"),
+            "cluster": ["cluster", str(tmp_path / "run"), "--k", "3", "--n-init", "1",
+                        "--quiet", "--out", str(tmp_path / "out")],
+            "dec": ["dec", str(tmp_path / "run"), "--k", "3", "--n-init", "1", "--max-iter",
+                    "2", "--quiet", "--out", str(tmp_path / "out")]}[command]
+    broken = "loss_curves" if command == "train" else "confusion_matrix"
+    key = "loss" if command == "train" else "confusion"
+
+    def fail(*args, **kwargs):
+        raise ValueError("no figure today")
+
+    monkeypatch.setattr(scratchnet.plot, broken, fail)
+    capsys.readouterr()
+    assert main(argv) == 0
+    metrics = _metrics(tmp_path / "out")
+    assert metrics["figure_errors"] == {key: "ValueError: no figure today"}
+    assert key not in metrics["figures"] and metrics["figures"]
+    assert "scores" in metrics or "history" in metrics
+    assert f"warning: figure '{key}' (" in capsys.readouterr().err
+
+
+# ---- train --steps ----------------------------------------------------------------------
+
+def test_train_steps_resume_and_extend(tmp_path, capsys):
+    """300 images of 8×8, 270 to train in batches of 128: 3 steps per epoch. --steps 7 runs
+    2 epochs and 1 step; cut after epoch 1 and resumed it gives the same weights; a finished
+    --steps 4 run (partial last epoch) extended to --steps 7 takes 7 optimizer steps in all."""
+    data = _idx_dir(tmp_path, 300, 8)
+    assert main(_synthetic_train(data, tmp_path / "straight", "--steps", "7")) == 0
+    straight = Autoencoder.load(tmp_path / "straight" / "model.npz")
+    assert straight.optimizer_.t == 7 and len(straight.history_["loss"]) == 3
+    assert _metrics(tmp_path / "straight")["steps"] == 7
+
+    assert main(_synthetic_train(data, tmp_path / "cut", "--epochs", "1")) == 0
+    capsys.readouterr()
+    assert main(["train", "--out", str(tmp_path / "cut"), "--steps", "7", "--resume",
+                 "--quiet"]) == 0
+    assert "resuming mnist-conv at epoch 2 of 3, step 4 of 7" in capsys.readouterr().out
+    resumed = tmp_path / "cut" / "model.npz"
+    assert Autoencoder.load(resumed).history_ == straight.history_
+    assert all(np.array_equal(a, b) for a, b in
+               zip(_weights(resumed), _weights(tmp_path / "straight" / "model.npz")))
+    assert main(["train", "--out", str(tmp_path / "cut"), "--steps", "7", "--resume"]) == 0
+    assert "already has 7 steps (--steps 7); nothing to do" in capsys.readouterr().out
+
+    assert main(_synthetic_train(data, tmp_path / "short", "--steps", "4")) == 0
+    assert main(["train", "--out", str(tmp_path / "short"), "--steps", "7", "--resume",
+                 "--quiet"]) == 0
+    extended = Autoencoder.load(tmp_path / "short" / "model.npz")
+    # epochs of 3 steps, 1 step (where --steps 4 ended), then a new one of 3
+    assert extended.optimizer_.t == 7 and len(extended.history_["loss"]) == 3
+
+
+@pytest.mark.parametrize("steps", ["0", "-1", "2.5", "many"])
+def test_train_refuses_bad_steps(tmp_path, capsys, steps):
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--dataset", "mnist", "--out", str(tmp_path), "--steps", steps])
+    assert exit_.value.code == 2
+    assert f"--steps: expected a positive int, got '{steps}'" in capsys.readouterr().err
+
+
+def test_cluster_images_at_another_size_and_a_size_it_refuses(image_folder, tmp_path, capsys):
+    argv = ["cluster-images", str(image_folder), "--k", "3", "--steps", "4", "--n-init", "2",
+            "--quiet"]
+    assert main(argv + ["--size", "16", "--out", str(tmp_path / "a")]) == 0
+    assert Autoencoder.load(tmp_path / "a" / "model.npz").input_shape == (3, 16, 16)
+    metrics = _metrics(tmp_path / "a")
+    assert len(metrics["contact_sheets"]) == 3 and metrics["figure_errors"] == {}
+    assert main(argv + ["--size", "12", "20", "--grayscale", "--out", str(tmp_path / "b")]) == 0
+    assert Autoencoder.load(tmp_path / "b" / "model.npz").input_shape == (1, 12, 20)
+    assert main(argv + ["--size", "30", "--out", str(tmp_path / "c")]) == 2
+    assert "--size 30 30: pool_autoencoder: expected image height and width divisible by 4" \
+        in capsys.readouterr().err
 
 # ---- as a user runs it --------------------------------------------------------------------
 
