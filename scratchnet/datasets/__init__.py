@@ -1,6 +1,7 @@
 r"""Datasets: MNIST, Fashion-MNIST and CIFAR-10 from their official files, plus image helpers.
 
-Loaders return ``(X, y)``: X uint8 NCHW ((N, 1, 28, 28) or (N, 3, 32, 32)), y int64.
+Loaders return ``(X, y)``: X uint8 NCHW ((N, 1, 28, 28) or (N, 3, 32, 32); IDX files of
+another image size give theirs, from the header), y int64.
 Files are searched in ``data_dir``, ``$SCRATCHNET_DATA``, ``~/.cache/scratchnet`` (and, for
 Fashion-MNIST, Debian's ``/usr/share/datasets/fashion-mnist``); missing files are downloaded
 once, md5-verified, and cached. See ``loaders`` for the trust model and ``_paths`` for the

@@ -10,7 +10,8 @@ An IDX file is a header followed by the array's bytes::
     then        prod(dims) elements, row-major
 
 So MNIST's image files start with the magic number 0x00000803 (uint8, 3 dimensions: N, 28, 28)
-and its label files with 0x00000801 (uint8, 1 dimension: N) [1]_.
+and its label files with 0x00000801 (uint8, 1 dimension: N) [1]_. The image size is read from
+the header, never assumed: files of 16×16 or 8×8 digits in the same format load as they are.
 
 Nothing here trusts the header blindly: the data length must equal what the header announces,
 labels must lie in ``[0, n_classes)``, and images and labels must be equally many.
@@ -111,7 +112,10 @@ def read_idx(path, expected_magic=None):
 
 
 def read_idx_images(path):
-    """Images of an IDX file with magic 0x00000803: uint8 array (N, 1, H, W) (NCHW)."""
+    """Images of an IDX file with magic 0x00000803: uint8 array (N, 1, H, W) (NCHW).
+
+    H and W are the header's: MNIST's 28×28, or any other size (16×16 digits, 8×8, ...).
+    """
     x = read_idx(path, IMAGES_MAGIC)
     return x.reshape(x.shape[0], 1, x.shape[1], x.shape[2])
 
@@ -132,7 +136,7 @@ def load_idx_pair(images_path, labels_path, n_classes=10):
 
     Returns
     -------
-    X : ndarray of uint8, shape (N, 1, H, W)
+    X : ndarray of uint8, shape (N, 1, H, W), H and W from the file's header
     y : ndarray of int64, shape (N,)
 
     Raises

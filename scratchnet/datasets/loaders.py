@@ -151,7 +151,9 @@ def load_mnist(split="train", data_dir=None, download=True):
     Returns
     -------
     X : ndarray of uint8, shape (N, 1, 28, 28)
-        Pixel intensities 0..255 (0 is background), NCHW.
+        Pixel intensities 0..255 (0 is background), NCHW. The size comes from the files'
+        headers: IDX files of other digits in the same format (16×16, 8×8, ...) give
+        (N, 1, H, W).
     y : ndarray of int64, shape (N,)
         Digit labels 0..9.
 
@@ -188,6 +190,7 @@ def load_fashion_mnist(split="train", data_dir=None, download=True):
     Returns
     -------
     X : ndarray of uint8, shape (N, 1, 28, 28)
+        (N, 1, H, W) for IDX files of another size, as for :func:`load_mnist`.
     y : ndarray of int64, shape (N,)
         Class index into ``FASHION_MNIST_CLASSES`` (0 "T-shirt/top" ... 9 "Ankle boot");
         every class has 6,000 train and 1,000 test images.

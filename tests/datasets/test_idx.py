@@ -4,7 +4,8 @@ import gzip
 import numpy as np
 import pytest
 
-from scratchnet.datasets import load_idx_pair, read_idx, read_idx_images, read_idx_labels
+from scratchnet.datasets import (load_fashion_mnist, load_idx_pair, load_mnist, read_idx,
+                                 read_idx_images, read_idx_labels)
 from tests.datasets._make import idx_bytes, random_mnist
 
 
@@ -99,3 +100,17 @@ def test_image_and_label_counts_must_match(tmp_path):
     (tmp_path / "lab").write_bytes(idx_bytes(y[:4]))
     with pytest.raises(ValueError, match="holds 5 images but .* holds 4 labels"):
         load_idx_pair(tmp_path / "img", tmp_path / "lab")
+
+
+@pytest.mark.parametrize("loader", [load_mnist, load_fashion_mnist])
+@pytest.mark.parametrize("size", [(16, 16), (8, 8), (10, 12)])
+def test_loaders_take_the_image_size_from_the_header(tmp_path, loader, size):
+    """Digits of another size in MNIST's format (a user's 16×16 set) load as they are."""
+    rng = np.random.default_rng(3)
+    X, y = random_mnist(rng, 6, *size)
+    for name, arr in (("t10k-images-idx3-ubyte.gz", X), ("t10k-labels-idx1-ubyte.gz", y)):
+        (tmp_path / name).write_bytes(gzip.compress(idx_bytes(arr)))
+    Xr, yr = loader("test", data_dir=tmp_path, download=False)
+    assert Xr.shape == (6, 1) + size
+    np.testing.assert_array_equal(Xr[:, 0], X)
+    np.testing.assert_array_equal(yr, y)
