@@ -185,12 +185,15 @@ STEPS_HELP = ("train for this many optimizer steps (batches) instead of --epochs
 
 
 def example_parser(description, datasets=("mnist", "fashion-mnist", "cifar10"),
-                   default_dataset="mnist", default_epochs=20, default_split="train"):
-    """The flags every example takes (``--dataset --split --data-dir --epochs --steps
-    --seed(s) --out --quick``).
+                   default_dataset="mnist", default_epochs=20, default_split="train",
+                   with_steps=False):
+    """The flags every example takes (``--dataset --split --data-dir --epochs --seed(s)
+    --out --quick``), and ``--steps`` with ``with_steps=True``.
 
     ``--steps`` (default None) replaces ``--epochs`` when given; :func:`fit_length` turns the
-    two into the keyword ``Autoencoder.fit`` takes.
+    two into the keyword ``Autoencoder.fit`` takes. It is opt-in so that no example offers a
+    flag its training ignores: an example that sizes its training with :func:`fit_length`
+    passes ``with_steps=True``.
     """
     import argparse
     p = argparse.ArgumentParser(description=description,
@@ -202,7 +205,8 @@ def example_parser(description, datasets=("mnist", "fashion-mnist", "cifar10"),
                         "then download)")
     p.add_argument("--limit", type=int, default=None, help="use a random subset of N images")
     p.add_argument("--epochs", type=int, default=default_epochs)
-    p.add_argument("--steps", type=positive_int, default=None, help=STEPS_HELP)
+    if with_steps:
+        p.add_argument("--steps", type=positive_int, default=None, help=STEPS_HELP)
     p.add_argument("--clusters", type=int, default=10)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--seeds", type=int, default=1,
@@ -453,7 +457,7 @@ def kmeans_example_parser(description, name, **kwargs):
     defaulting to ``out/<name>`` and ``--quick`` meaning 400 images, one epoch (or the
     ``--steps`` given), two restarts.
     """
-    p = example_parser(description, **kwargs)
+    p = example_parser(description, with_steps=True, **kwargs)
     p.add_argument("--n-init", type=int, default=10, help="K-means restarts")
     p.add_argument("--silhouette-sample", type=int, default=10000,
                    help="silhouette on at most this many points (exact below it)")
