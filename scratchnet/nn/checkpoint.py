@@ -27,7 +27,10 @@ Resuming, with the same data, loss and ``epochs``:
               initial_epoch=state["epoch"], random_state=state["seed"],
               history=state["history"], callbacks=[ModelCheckpoint("ae.npz")])
 
-gives the same weights, bit for bit, as a run that was never interrupted.
+gives the same weights, bit for bit, as a run that was never interrupted. The same holds for
+a run sized by ``steps=`` (resumed with the same ``steps``). A checkpoint written after a
+partial last epoch (where ``steps`` ran out) counts that epoch as done, so continuing it with a
+larger ``steps`` is not the same as one longer run; see :meth:`Sequential.fit`.
 """
 import importlib
 import json
