@@ -45,3 +45,12 @@ def fashion_mnist_dir():
         _missing(f"Fashion-MNIST not found at {FASHION_MNIST_DEBIAN}; "
                  "run `apt-get install -y dataset-fashion-mnist`")
     return FASHION_MNIST_DEBIAN
+
+
+@pytest.fixture(scope="session")
+def mnist_test_5k_dir():
+    """``shared/data/mnist-test-5k``: the first 5,000 images of MNIST's test set (IDX gz)."""
+    path = shared_data_root() / "mnist-test-5k"
+    if not (path / "t10k-images-idx3-ubyte.gz").is_file():
+        _missing(f"MNIST test 5k not found at {path}; set SCRATCHNET_SHARED_DATA to shared/data")
+    return path
