@@ -35,3 +35,24 @@ def test_dec_start_measures_every_row(fashion_mnist_dir, tmp_path, capsys):
     assert bench.main(["--quick", "--dec-iters", "5", "--data-dir", str(fashion_mnist_dir),
                        str(path)]) == 0
     assert "DEC from class means *" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_quality_runs_the_recipe_on_every_dataset(fashion_mnist_dir, mnist_test_5k_dir,
+                                                  cifar_subset_dir, tmp_path, capsys):
+    """``benchmarks/quality.py --quick``: every dataset, every stage, the recipe's answer
+    marked, and quality.json with a row per stage."""
+    import json
+    bench = _load("quality")
+    assert bench.main(["--quick", "--seeds", "2", "--reference", "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    summary = json.loads((tmp_path / "quality.json").read_text())
+    assert sorted(summary) == sorted(bench.DATASETS)
+    for name, rows in summary.items():
+        assert {"pixels + K-means", "AE + UMAP + GMM", "end to end",
+                "pixels + UMAP + K-means"} <= set(rows), name
+        for stage, row in rows.items():
+            assert 0 <= row["acc_worst"] <= row["acc_mean"] <= 1, (name, stage, row)
+            assert row["seconds"] >= 0
+    assert printed.count("AE + UMAP + GMM *") == len(bench.DATASETS)

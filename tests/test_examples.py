@@ -32,12 +32,11 @@ EXAMPLES = {
                           ["pixels (784)", "codes (dense AE 3)"],
                           ["scatter_clusters", "scatter_classes", "centroids",
                            "reconstructions", "loss", "confusion"]),
-    # Its default recipe: denoising pretraining, K-means and DEC on L2-normalised codes, DEC
-    # starting from the clusters of the centred pixels.
+    # Its default recipe: pixels, autoencoder codes, then N2D (UMAP of the codes, K-means and
+    # a Gaussian mixture on the layout); DEC only with --dec.
     "mnist_dec": ("fashion_mnist_dir", ["--dataset", "fashion-mnist"],
-                  ["pixels + K-means", "pixels (centred, L2) + K-means", "AE + K-means",
-                   "AE + L2 + K-means", "DEC (L2 codes)"],
-                  ["confusion", "dec_history", "loss", "centroids"]),
+                  ["pixels + K-means", "AE + K-means", "AE + UMAP + K-means", "AE + UMAP + GMM"],
+                  ["confusion", "loss", "centroids", "umap"]),
 }
 K = 10
 # Hungarian-matched accuracy of a random labelling of 400 images into 10 clusters is about
@@ -122,22 +121,44 @@ def _check_composition(composition, printed, n):
 
 @pytest.mark.slow
 @pytest.mark.realdata
-def test_mnist_dec_start_codes_or_pixels(fashion_mnist_dir, tmp_path):
-    """--dec-start picks DEC's first centroids: the two starts give two different first
-    partitions, and only the pixel start runs K-means on the centred pixels."""
+def test_mnist_dec_names_its_answer_and_dec_starts_where_told(fashion_mnist_dir, tmp_path):
+    """"final" is the stage --final names, with that stage's scores; with --dec, --dec-start
+    picks DEC's first centroids, so the two starts give two different first partitions."""
     example = _load_example("mnist_dec")
     argv = ["--quick", "--quiet", "--seed", "0", "--data-dir", str(fashion_mnist_dir),
-            "--dataset", "fashion-mnist"]
+            "--dataset", "fashion-mnist", "--dec"]
     first = {}
-    for start in ("codes", "pixels"):
-        assert example.main(argv + ["--dec-start", start, "--out", str(tmp_path / start)]) == 0
-        metrics = json.loads((tmp_path / start / "metrics.json").read_text())
+    for start in ("codes", "n2d"):
+        out = tmp_path / start
+        assert example.main(argv + ["--dec-start", start, "--out", str(out)]) == 0
+        metrics = json.loads((out / "metrics.json").read_text())
         (run,) = metrics["runs"]
-        assert ("pixels (centred, L2) + K-means" in run) == (start == "pixels")
-        (history,) = metrics["dec_history"]
-        first[start] = (history["acc"][0], history["nmi"][0])
-    assert first["codes"] != first["pixels"]
+        assert "DEC" in run
+        assert run["final"] == dict(stage="AE + UMAP + GMM", **run["AE + UMAP + GMM"])
+        assert metrics["final"]["stage"] == "AE + UMAP + GMM"
+        assert metrics["final"]["acc"] == metrics["final"]["worst_acc"] == run["final"]["acc"]
+        first[start] = run["DEC"]["acc"], run["DEC"]["nmi"]
+    assert first["codes"] != first["n2d"]
+    assert example.main(argv + ["--final", "DEC", "--out", str(tmp_path / "dec")]) == 0
+    metrics = json.loads((tmp_path / "dec" / "metrics.json").read_text())
+    assert metrics["final"]["stage"] == "DEC"
+    assert metrics["runs"][0]["final"]["acc"] == metrics["runs"][0]["DEC"]["acc"]
 
+
+@pytest.mark.parametrize("size", [(8, 8), (16, 16)])
+def test_mnist_dec_on_other_image_sizes(idx_dirs, tmp_path, size):
+    """The 16×16 digits once crashed in the figures after all the training: now any size runs,
+    metrics.json first, every figure drawn."""
+    argv = _quick_argv(idx_dirs[size], tmp_path)
+    assert _load_example("mnist_dec").main(argv) == 0
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    (run,) = metrics["runs"]
+    assert list(run) == ["pixels + K-means", "AE + K-means", "AE + UMAP + K-means",
+                         "AE + UMAP + GMM", "final"]
+    assert metrics["figure_errors"] == {}
+    assert set(metrics["figures"]) == {"confusion", "centroids", "loss", "umap"}
+    for path in metrics["figures"].values():
+        assert Path(path).stat().st_size > 0, path
 
 
 # ---- any image size, on tiny synthetic files in the official formats ----------------------
