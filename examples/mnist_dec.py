@@ -32,6 +32,7 @@ table and the history of what was tried):
     python examples/mnist_dec.py --dataset fashion-mnist --split all --seeds 3
     python examples/mnist_dec.py --dataset fashion-mnist --quick
 """
+import argparse
 import sys
 from pathlib import Path
 
@@ -118,11 +119,17 @@ def recipe(images, y, args, seed):
     score("AE + K-means", km.labels_, train_seconds + t.seconds,
           ae_loss=ae.history_["loss"][-1] if ae.history_["loss"] else None)
 
-    # 3. N2D: UMAP of the codes, then K-means and a Gaussian mixture on the layout
+    # 3. N2D: UMAP of the codes, then K-means and a Gaussian mixture on the layout. Each code
+    # unit is first put on the same scale (z-scores; a dead unit stays 0), so the neighbours
+    # UMAP finds are not those of the one or two units with the widest range.
     with timer() as t_umap:
+        scaled = codes
+        if args.standardize:
+            spread = codes.std(axis=0)
+            scaled = (codes - codes.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
         umap = UMAP(n_components=args.umap_dims or k, n_neighbors=args.umap_neighbors,
                     min_dist=0.0, random_state=seed, verbose=not args.quiet)
-        layout = umap.fit_transform(codes)
+        layout = umap.fit_transform(scaled)
     with timer() as t:
         n2d_km = KMeans(k, n_init=args.n_init, random_state=seed).fit(layout)
     score("AE + UMAP + K-means", n2d_km.labels_, t_umap.seconds + t.seconds)
@@ -199,8 +206,10 @@ def parse(argv=None):
     p.add_argument("--umap-neighbors", type=int, default=10, help="UMAP's n_neighbors")
     p.add_argument("--umap-dims", type=int, default=None,
                    help="UMAP's n_components (default: --clusters)")
-    p.add_argument("--gmm-init", type=int, default=1, help="Gaussian mixture restarts")
-    p.add_argument("--final", choices=STAGES[2:], default="AE + UMAP + GMM",
+    p.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=True,
+                   help="z-score each code unit before UMAP")
+    p.add_argument("--gmm-init", type=int, default=5, help="Gaussian mixture restarts")
+    p.add_argument("--final", choices=STAGES[2:], default="AE + UMAP + K-means",
                    help="the stage that is the recipe's answer (fixed in advance, not chosen "
                         "by the labels)")
     p.add_argument("--dec", action="store_true", help="run DEC after N2D")

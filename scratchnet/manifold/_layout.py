@@ -154,7 +154,10 @@ def layout_epoch(head_emb, tail_emb, heads, tails, edges, n_neg, negatives, a, b
         for f in range(dim):
             diff = head_emb[i, f] - tail_emb[j, f]
             d2 += diff * diff
-        coeff = -2.0 * a * b * d2 ** (b - 1.0) / (a * d2 ** b + 1.0) if d2 > 0 else 0.0
+        coeff = 0.0
+        if d2 > 0:
+            d2b = d2 ** b                       # one pow: d^{2(b-1)} = d^{2b} / d^2
+            coeff = -2.0 * a * b * (d2b / d2) / (a * d2b + 1.0)
         for f in range(dim):
             g = min(max(coeff * (head_emb[i, f] - tail_emb[j, f]), -CLIP), CLIP)
             head_emb[i, f] += alpha * g

@@ -1,0 +1,79 @@
+"""scratchnet's UMAP against umap-learn, side by side in one process: time, trustworthiness and
+the accuracy of K-means on the embedding.
+
+Both run with the same settings (N2D's: 10-d, ``min_dist=0``, 10 neighbours, a fixed seed, so
+both lay out on one thread), on the same images, alternately, after one warm-up run each (Numba
+compiles both on their first call). Each row gives the median over ``--repeats`` runs of the
+wall time, and the mean over them of trustworthiness (scikit-learn's, 10 neighbours) and of
+Hungarian-matched ACC of K-means (10 restarts) on the embedding. umap-learn is an optional
+reference: without it only scratchnet's row is printed.
+
+    python benchmarks/bench_umap.py                      # mnist-test-5k pixels, 3 repeats
+    python benchmarks/bench_umap.py --limit 2000 --repeats 5
+
+Name the CPU (``lscpu``) beside any figure quoted from it.
+"""
+import argparse
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("SCRATCHNET_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+def main(argv=None):
+    from sklearn.manifold import trustworthiness
+
+    from scratchnet.cluster import KMeans
+    from scratchnet.datasets import flatten, load_mnist, to_float32
+    from scratchnet.manifold import UMAP
+    from scratchnet.metrics import clustering_accuracy
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data-dir", default=str(SHARED / "mnist-test-5k"))
+    p.add_argument("--limit", type=int, default=None, help="first N images only")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--neighbors", type=int, default=10)
+    p.add_argument("--dims", type=int, default=10)
+    args = p.parse_args(argv)
+
+    X, y = load_mnist("test", data_dir=args.data_dir, download=False)
+    X, y = flatten(to_float32(X))[: args.limit], y[: args.limit]
+    settings = dict(n_components=args.dims, n_neighbors=args.neighbors, min_dist=0.0)
+    makers = {"scratchnet": lambda seed: UMAP(random_state=seed, **settings)}
+    try:
+        import umap
+        warnings.filterwarnings("ignore", message=".*n_jobs value.*")
+        makers["umap-learn"] = lambda seed: umap.UMAP(random_state=seed, **settings)
+    except ImportError:
+        print("umap-learn is not installed: scratchnet's row only")
+    for make in makers.values():        # warm-up: JIT compilation on both sides
+        make(0).fit_transform(X[:300])
+    rows = {name: {"seconds": [], "trust": [], "acc": []} for name in makers}
+    for seed in range(args.repeats):
+        for name, make in makers.items():
+            start = time.perf_counter()
+            Y = make(seed).fit_transform(X)
+            rows[name]["seconds"].append(time.perf_counter() - start)
+            rows[name]["trust"].append(trustworthiness(X, Y, n_neighbors=10))
+            labels = KMeans(10, n_init=10, random_state=seed).fit(Y).labels_
+            rows[name]["acc"].append(clustering_accuracy(y, labels))
+    print(f"{len(X)} images, {settings}, {args.repeats} repeats")
+    print(f"{'':<12}{'median s':>10}{'trustworthiness':>17}{'K-means ACC':>13}{'worst':>8}")
+    for name, r in rows.items():
+        print(f"{name:<12}{np.median(r['seconds']):>10.2f}{np.mean(r['trust']):>17.4f}"
+              f"{np.mean(r['acc']):>13.4f}{np.min(r['acc']):>8.4f}")
+    if len(rows) == 2:
+        ratio = np.median(np.array(rows["scratchnet"]["seconds"])
+                          / np.array(rows["umap-learn"]["seconds"]))
+        print(f"time ratio scratchnet / umap-learn (median of pairs): {ratio:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
