@@ -15,19 +15,19 @@ asked for (``k + margin``); those candidates' distances are then recomputed exac
 :math:`\sqrt{\sum_f (q_{if} - x_{jf})^2}` in float64, and sorted by (distance, index). The
 result therefore equals brute force up to ties.
 
-Threads: as in ``scratchnet.metrics._pairwise``, the cores are owned by plain Python threads,
-each running a one-thread GEMM and then the serial kernel on its own block (both release the
-GIL), so BLAS and Numba never fight over the two cores.
+Threads: the blocks go through ``scratchnet.metrics._pairwise.map_gemm_blocks``, the machinery
+silhouette and Dunn's index use: the cores are owned by plain Python threads, each running a
+one-thread GEMM and then the serial kernels on its own block (all release the GIL), so BLAS and
+Numba never fight over the two cores.
 
 umap-learn finds *approximate* neighbours with NN-descent (Dong, Moses & Li 2011); exact ones
 cost O(n²·d) but are simple, reproducible, and fast enough for the tens of thousands of points
 this package clusters.
 """
-import threading
-
 import numpy as np
-from numba import get_num_threads, njit
-from threadpoolctl import threadpool_limits
+from numba import njit
+
+from ..metrics._pairwise import map_gemm_blocks
 
 BLOCK = 512  # query rows per GEMM: 512 × 70,000 float32 distances are 140 MB per thread
 
@@ -120,35 +120,16 @@ def exact_knn(Q, X, k, margin=None, n_workers=None):
     q_sq = np.einsum("if,if->i", Qc, Qc, dtype=np.float64).astype(dtype)
     indices = np.empty((m, k), np.int64)
     distances = np.empty((m, k), np.float64)
-    blocks = iter(range(0, m, BLOCK))
-    lock, errors = threading.Lock(), []
 
-    def worker():
-        G = np.empty((BLOCK, n), dtype)
-        best_d = np.empty((BLOCK, width), dtype)
-        best_i = np.empty((BLOCK, width), np.int64)
-        try:
-            while True:
-                with lock:
-                    i0 = next(blocks, None)
-                if i0 is None:
-                    return
-                i1 = min(i0 + BLOCK, m)
-                b = i1 - i0
-                np.dot(Qc[i0:i1], Xc.T, out=G[:b])
-                _keep_smallest(G[:b], q_sq[i0:i1], x_sq, best_d[:b], best_i[:b])
-                _refine(Q[i0:i1], X, best_i[:b], k, indices[i0:i1], distances[i0:i1])
-        except BaseException as exc:  # re-raised in the calling thread
-            errors.append(exc)
+    def work(i0, _, G, state):
+        best_d, best_i = state
+        i1 = i0 + G.shape[0]
+        b = i1 - i0
+        _keep_smallest(G, q_sq[i0:i1], x_sq, best_d[:b], best_i[:b])
+        _refine(Q[i0:i1], X, best_i[:b], k, indices[i0:i1], distances[i0:i1])
 
-    n_workers = max(1, min(n_workers or get_num_threads(), -(-m // BLOCK)))
-    with threadpool_limits(limits=1, user_api="blas"):
-        threads = [threading.Thread(target=worker) for _ in range(n_workers - 1)]
-        for t in threads:
-            t.start()
-        worker()
-        for t in threads:
-            t.join()
-    if errors:
-        raise errors[0]
+    tasks = [(i0, min(i0 + BLOCK, m), 0, n) for i0 in range(0, m, BLOCK)]
+    map_gemm_blocks(Qc, Xc, tasks, work,
+                    lambda: (np.empty((BLOCK, width), dtype), np.empty((BLOCK, width), np.int64)),
+                    n_workers)
     return indices, distances

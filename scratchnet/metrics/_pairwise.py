@@ -83,45 +83,12 @@ class SortedByLabel:
     def map_blocks(self, work, make_state, A=None, tasks=None, n_workers=None):
         """Run ``work(i0, j0, G, state)`` on blocks, G = A[i0:i1] @ A[j0:j1].T.
 
-        ``A`` defaults to the centered rows ``Xc``, ``tasks`` to ``upper_blocks()``. Blocks are
-        handed out one at a time to ``n_workers`` threads (default: Numba's thread count); each
-        has its own G buffer and its own ``state = make_state()``. Returns the list of states,
-        for the caller to merge.
+        ``A`` defaults to the centered rows ``Xc``, ``tasks`` to ``upper_blocks()``; see
+        :func:`map_gemm_blocks`. Returns the list of states, for the caller to merge.
         """
         A = self.Xc if A is None else A
         tasks = self.upper_blocks() if tasks is None else tasks
-        n_workers = max(1, min(n_workers or get_num_threads(), len(tasks)))
-        states = [make_state() for _ in range(n_workers)]
-        size = max([(i1 - i0) * (j1 - j0) for i0, i1, j0, j1 in tasks], default=0)
-        next_task = iter(tasks)
-        lock = threading.Lock()
-        errors = []
-
-        def worker(state):
-            buf = np.empty(size, dtype=A.dtype)
-            try:
-                while True:
-                    with lock:
-                        task = next(next_task, None)
-                    if task is None:
-                        return
-                    i0, i1, j0, j1 = task
-                    G = buf[: (i1 - i0) * (j1 - j0)].reshape(i1 - i0, j1 - j0)
-                    np.dot(A[i0:i1], A[j0:j1].T, out=G)
-                    work(i0, j0, G, state)
-            except BaseException as exc:  # re-raised in the calling thread
-                errors.append(exc)
-
-        with threadpool_limits(limits=1, user_api="blas"):
-            threads = [threading.Thread(target=worker, args=(st,)) for st in states[1:]]
-            for t in threads:
-                t.start()
-            worker(states[0])
-            for t in threads:
-                t.join()
-        if errors:
-            raise errors[0]
-        return states
+        return map_gemm_blocks(A, A, tasks, work, make_state, n_workers)
 
     def error_factor(self):
         r"""γ with :math:`|\tilde d^2_{ij} - d^2_{ij}| \le γ (\lVert x_i\rVert^2 + \lVert x_j
@@ -131,6 +98,48 @@ class SortedByLabel:
         d = self.d
         gamma_d = d * u / (1 - d * u)
         return 2 * (gamma_d + u) + 16 * u
+
+
+def map_gemm_blocks(A, B, tasks, work, make_state, n_workers=None):
+    """Run ``work(i0, j0, G, state)`` for each block (i0, i1, j0, j1) of ``tasks``, with
+    G = A[i0:i1] @ B[j0:j1].T computed by a one-thread GEMM.
+
+    Blocks are handed out one at a time to ``n_workers`` threads (default: Numba's thread
+    count); each has its own G buffer and its own ``state = make_state()``. Returns the list of
+    states. ``work`` should call ``nogil`` Numba kernels, so the threads run side by side.
+    """
+    n_workers = max(1, min(n_workers or get_num_threads(), len(tasks)))
+    states = [make_state() for _ in range(n_workers)]
+    size = max([(i1 - i0) * (j1 - j0) for i0, i1, j0, j1 in tasks], default=0)
+    next_task = iter(tasks)
+    lock = threading.Lock()
+    errors = []
+
+    def worker(state):
+        buf = np.empty(size, dtype=np.result_type(A.dtype, B.dtype))
+        try:
+            while True:
+                with lock:
+                    task = next(next_task, None)
+                if task is None:
+                    return
+                i0, i1, j0, j1 = task
+                G = buf[: (i1 - i0) * (j1 - j0)].reshape(i1 - i0, j1 - j0)
+                np.dot(A[i0:i1], B[j0:j1].T, out=G)
+                work(i0, j0, G, state)
+        except BaseException as exc:  # re-raised in the calling thread
+            errors.append(exc)
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        threads = [threading.Thread(target=worker, args=(st,)) for st in states[1:]]
+        for t in threads:
+            t.start()
+        worker(states[0])
+        for t in threads:
+            t.join()
+    if errors:
+        raise errors[0]
+    return states
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
