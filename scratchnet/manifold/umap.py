@@ -25,25 +25,10 @@ in :meth:`UMAP.transform` get the same local connectivity as training points.
 import numpy as np
 from tqdm.auto import tqdm
 
+from ..cluster.kmeans import _check_X
 from ._graph import fuzzy_union, membership_strengths, smooth_knn_dist, spectral_layout
 from ._knn import exact_knn
 from ._layout import find_ab_params, optimize_layout
-
-
-def _check_array(X, who, n_features=None):
-    if not isinstance(X, np.ndarray):
-        X = np.asarray(X)
-    if X.dtype.kind not in "fiub":
-        raise TypeError(f"{who}: expected a numeric X, got dtype {X.dtype}")
-    if X.ndim != 2:
-        raise ValueError(f"{who}: expected X of shape (n_samples, n_features), got {X.shape}")
-    if X.dtype not in (np.float32, np.float64):
-        X = X.astype(np.float32)
-    if n_features is not None and X.shape[1] != n_features:
-        raise ValueError(f"{who}: expected {n_features} features (as in fit), got {X.shape[1]}")
-    if not np.isfinite(X).all():
-        raise ValueError(f"{who}: X contains NaN or infinity")
-    return X
 
 
 class UMAP:
@@ -156,7 +141,7 @@ class UMAP:
     # -- fitting ------------------------------------------------------------------------------
     def fit(self, X, y=None):
         """Build the fuzzy graph of X (n_samples, n_features) and lay it out; returns self."""
-        X = _check_array(X, "UMAP.fit")
+        X = _check_X(X, "UMAP.fit")
         n = X.shape[0]
         self._check_params(n)
         k = min(self.n_neighbors, n)
@@ -243,7 +228,7 @@ class UMAP:
         """
         if not hasattr(self, "embedding_"):
             raise RuntimeError("UMAP.transform: call fit before transform")
-        X = _check_array(X, "UMAP.transform", self.n_features_in_)
+        X = _check_X(X, "UMAP.transform", self.n_features_in_)
         k = min(self.n_neighbors, len(self._X))
         idx, dist = exact_knn(X, self._X, k)
         sigmas, rhos = smooth_knn_dist(dist, k, skip_first=False)
