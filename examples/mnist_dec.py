@@ -64,7 +64,7 @@ COLUMNS = ("acc", "nmi", "ari", "purity", "seconds")
 STAGES = ("pixels + K-means", "AE + K-means", "AE + UMAP + K-means", "AE + UMAP + GMM", "DEC")
 
 
-def _report(stage, scores, quiet=False):
+def _report(stage, scores):
     print(f"{stage}: ACC {scores['acc']:.4f}  NMI {scores['nmi']:.4f}  ARI {scores['ari']:.4f}  "
           f"({scores['seconds']:.1f} s)", flush=True)
 
