@@ -86,6 +86,10 @@ def normalized_mutual_info_score(y_true, y_pred):
     N = contingency_matrix(y_true, y_pred)
     if N.shape[0] == N.shape[1] and N.shape[0] <= 1:
         return 1.0
+    if N.shape[0] == 1 or N.shape[1] == 1:
+        # one labelling is a single group: it tells nothing about the other, I(A; B) = 0
+        # exactly (the sum below would leave rounding, e.g. 1.2e-13; scikit-learn #13836)
+        return 0.0
     n = N.sum()
     a = N.sum(axis=1).astype(np.float64)
     b = N.sum(axis=0).astype(np.float64)

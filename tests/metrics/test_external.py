@@ -57,3 +57,11 @@ def test_label_pair_validation():
             f([0, 1, 1], [0, 1])
         with pytest.raises(ValueError, match=r"expected y_true of shape \(n,\)"):
             f(np.zeros((2, 2)), np.zeros((2, 2)))
+
+
+@pytest.mark.parametrize("y_true,y_pred", [([0] * 469, [1] + [0] * 468),
+                                           ([1] + [0] * 468, [0] * 469),
+                                           ([3] * 10, list(range(10)))])
+def test_nmi_is_exactly_zero_when_one_labelling_is_a_single_group(y_true, y_pred):
+    """scikit-learn's regression case #13836: the sum of logarithms left 1.2e-13 here."""
+    assert normalized_mutual_info_score(y_true, y_pred) == 0.0
