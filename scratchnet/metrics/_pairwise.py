@@ -29,7 +29,7 @@ import numpy as np
 from numba import get_num_threads, njit
 from threadpoolctl import threadpool_limits
 
-from .external import _encode
+from .external import _encode, check_no_nan
 
 BLOCK = 2048
 
@@ -47,9 +47,12 @@ def check_X_labels(X, labels, who, min_labels=2):
     if not np.isfinite(X).all():
         raise ValueError(f"{who}: X contains NaN or infinity")
     labels = np.asarray(labels)
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]       # a column of labels, as scikit-learn's column_or_1d takes
     if labels.shape != (X.shape[0],):
         raise ValueError(f"{who}: expected labels of shape ({X.shape[0]},) to match X, got "
                          f"{labels.shape}")
+    check_no_nan(labels, who)
     codes, n_labels = _encode(labels)
     if n_labels < min_labels:
         raise ValueError(f"{who}: expected at least {min_labels} distinct labels, got {n_labels}")

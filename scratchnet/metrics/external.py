@@ -7,6 +7,13 @@ sizes) and total n.
 import numpy as np
 
 
+def check_no_nan(labels, who, name="labels"):
+    """Refuse NaN among float labels: NaN is no label (np.unique would make one group of them,
+    and scikit-learn raises)."""
+    if labels.dtype.kind in "fc" and np.isnan(labels).any():
+        raise ValueError(f"{who}: {name} contain NaN; expected a label for every sample")
+
+
 def _check_label_pair(y_true, y_pred, who):
     """Both label vectors 1-D and of the same length (they may hold any hashable labels)."""
     y_true = np.asarray(y_true)
@@ -16,6 +23,8 @@ def _check_label_pair(y_true, y_pred, who):
     if y_pred.shape != y_true.shape:
         raise ValueError(f"{who}: expected y_pred of shape {y_true.shape} like y_true, got "
                          f"{y_pred.shape}")
+    check_no_nan(y_true, who, "y_true")
+    check_no_nan(y_pred, who, "y_pred")
     return y_true, y_pred
 
 

@@ -177,6 +177,8 @@ def silhouette_score(X, labels, sample_size=None, random_state=None):
     if sample_size is not None:
         X_arr = np.asarray(X)
         labels = np.asarray(labels)
+        if labels.ndim == 2 and labels.shape[1] == 1:
+            labels = labels[:, 0]
         n = X_arr.shape[0] if X_arr.ndim else 0
         if (not isinstance(sample_size, (int, np.integer)) or isinstance(sample_size, bool)
                 or not 1 <= sample_size <= n):

@@ -65,3 +65,13 @@ def test_label_pair_validation():
 def test_nmi_is_exactly_zero_when_one_labelling_is_a_single_group(y_true, y_pred):
     """scikit-learn's regression case #13836: the sum of logarithms left 1.2e-13 here."""
     assert normalized_mutual_info_score(y_true, y_pred) == 0.0
+
+
+@pytest.mark.parametrize("score", [normalized_mutual_info_score, adjusted_rand_score,
+                                   purity_score])
+@pytest.mark.parametrize("which", ["y_true", "y_pred"])
+def test_nan_labels_are_refused(score, which):
+    good, bad = [0.0, 1.0, 1.0, 0.0], [0.0, np.nan, 1.0, np.nan]
+    args = (bad, good) if which == "y_true" else (good, bad)
+    with pytest.raises(ValueError, match=f"{which} contain NaN"):
+        score(*args)

@@ -133,3 +133,17 @@ def test_silhouette_too_many_labels():
     X = np.random.default_rng(0).normal(size=(4, 2))
     with pytest.raises(ValueError, match="expected 2 to n_samples - 1 = 3 distinct labels, got 4"):
         silhouette_samples(X, [0, 1, 2, 3])
+
+
+def test_silhouette_takes_a_column_of_labels_and_refuses_nan():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    labels = np.arange(40) % 3
+    np.testing.assert_array_equal(silhouette_samples(X, labels[:, None]),
+                                  silhouette_samples(X, labels))
+    assert silhouette_score(X, labels[:, None], sample_size=30, random_state=0) == \
+        silhouette_score(X, labels, sample_size=30, random_state=0)
+    with pytest.raises(ValueError, match="labels contain NaN"):
+        silhouette_samples(X, np.where(labels == 0, np.nan, labels.astype(float)))
+    with pytest.raises(ValueError, match="labels contain NaN"):
+        dunn_index(X, np.where(labels == 0, np.nan, labels.astype(float)))
