@@ -46,6 +46,9 @@ def _finish_m_step(X, centers_old, centers_new, sums, counts, weight_in_clusters
         # new cluster, and leave the one they were in.
         dist = ((X - centers_old[labels]).astype(np.float64) ** 2).sum(axis=1)
         far = np.argsort(-dist, kind="stable")[: empty.size]
+        # a sample already on its center gains nothing by moving: with duplicated points a
+        # cluster may stay empty (scikit-learn's fix for its issue #28055)
+        far = far[dist[far] > 0]
         for j_new, i in zip(empty, far):
             j_old = labels[i]
             sums[j_old] -= X[i]
@@ -54,7 +57,7 @@ def _finish_m_step(X, centers_old, centers_new, sums, counts, weight_in_clusters
             counts[j_new] = 1
     nonzero = counts > 0
     centers_new[nonzero] = sums[nonzero] / counts[nonzero, None]
-    centers_new[~nonzero] = centers_old[~nonzero]  # only reachable if n < k, which fit forbids
+    centers_new[~nonzero] = centers_old[~nonzero]  # empty clusters that found no sample stay put
     weight_in_clusters[:] = counts
     center_shift[:] = np.sqrt(((centers_new.astype(np.float64)
                                 - centers_old.astype(np.float64)) ** 2).sum(axis=1))

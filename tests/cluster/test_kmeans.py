@@ -163,3 +163,16 @@ def test_bad_parameters():
     km = KMeans(2, n_init=1, random_state=0).fit(X)
     with pytest.raises(ValueError, match="expected 2 features"):
         km.predict(np.zeros((3, 4)))
+
+
+def test_no_relocation_when_every_point_is_on_its_center():
+    """Duplicated points: started at the points themselves, one cluster is empty but no sample
+    can gain by moving, so one iteration is right (scikit-learn's #28055 regression case)."""
+    X = np.array([[0, 0], [1, 1], [1, 1], [1, 0], [0, 1]], dtype=float)
+    with pytest.warns(RuntimeWarning, match="distinct clusters"):
+        ours = KMeans(n_clusters=5, init=X, n_init=1).fit(X)
+    ref = SkKMeans(n_clusters=5, init=X, n_init=1).fit(X)
+    assert ours.n_iter_ == ref.n_iter_ == 1
+    np.testing.assert_array_equal(ours.labels_, ref.labels_)
+    np.testing.assert_array_equal(ours.cluster_centers_, X)
+    assert ours.inertia_ == 0.0
