@@ -165,6 +165,7 @@ def test_bad_parameters():
         km.predict(np.zeros((3, 4)))
 
 
+@pytest.mark.filterwarnings("ignore:Number of distinct clusters")  # scikit-learn's, expected
 def test_no_relocation_when_every_point_is_on_its_center():
     """Duplicated points: started at the points themselves, one cluster is empty but no sample
     can gain by moving, so one iteration is right (scikit-learn's #28055 regression case)."""
