@@ -281,10 +281,15 @@ class KMeans:
         """Euclidean distance from each row of X to each center -> (n_samples, n_clusters)."""
         self._check_fitted("transform")
         X = _check_X(X, "KMeans.transform", self.n_features_in_)
-        C = self.cluster_centers_.astype(X.dtype)
-        sq = (np.einsum("if,if->i", X, X)[:, None] - 2 * (X @ C.T)
-              + np.einsum("jf,jf->j", C, C)[None, :])
-        return np.sqrt(np.maximum(sq, 0, out=sq), out=sq)
+        # ||x||² - 2 x·c + ||c||² cancels badly when the data sit far from the origin (float32 at
+        # offset 1,000 lost whole units); a common shift to the centers' mean leaves distances
+        # alone and keeps the norms small, and the norms are summed in float64
+        shift = self.cluster_centers_.mean(axis=0, dtype=np.float64)
+        Xs = (X - shift).astype(X.dtype)
+        C = (self.cluster_centers_ - shift).astype(X.dtype)
+        sq = (np.einsum("if,if->i", Xs, Xs, dtype=np.float64)[:, None] - 2 * (Xs @ C.T)
+              + np.einsum("jf,jf->j", C, C, dtype=np.float64)[None, :])
+        return np.sqrt(np.maximum(sq, 0, out=sq), out=sq).astype(X.dtype, copy=False)
 
     def score(self, X):
         """Opposite of the inertia of X on the fitted centers (higher is better)."""

@@ -177,3 +177,14 @@ def test_no_relocation_when_every_point_is_on_its_center():
     np.testing.assert_array_equal(ours.labels_, ref.labels_)
     np.testing.assert_array_equal(ours.cluster_centers_, X)
     assert ours.inertia_ == 0.0
+
+
+def test_transform_is_accurate_in_float32_far_from_the_origin():
+    """||x||² - 2x·c + ||c||² in float32 at offset 1,000 lost whole units (issue 13 item 2)."""
+    from scipy.spatial.distance import cdist
+    X = (1000 + np.random.default_rng(0).normal(0, 2, (2000, 8))).astype(np.float32)
+    km = KMeans(5, n_init=2, random_state=0).fit(X)
+    D = km.transform(X)
+    assert D.dtype == np.float32
+    exact = cdist(X.astype(np.float64), km.cluster_centers_.astype(np.float64))
+    np.testing.assert_allclose(D, exact, atol=1e-5, rtol=1e-5)
