@@ -89,16 +89,19 @@ def _bracket_block(Gz, i0, j0, X, zsq, rho, sq, codes, bounds, margin, extremes)
 
 def _principal_axes(Xc, m, rng):
     """An orthonormal basis (d, m) of roughly the top-m principal subspace: a randomised range
-    finder with one power iteration on a subsample, orthonormalised by Gram-Schmidt applied
-    twice. Any orthonormal basis keeps the bounds valid; a good one only makes them tight."""
+    finder with one power iteration on a subsample, orthonormalised by a thin SVD.
+
+    Any orthonormal basis keeps the bounds valid; a good one only makes them tight. The basis
+    must be orthonormal even when X has rank below m (autoencoder codes with a dead unit, points
+    on a line): the power iteration then returns dependent, or zero, columns, which Gram-Schmidt
+    turned into a non-orthonormal basis or NaN (wrong brackets, a closest pair skipped). The left
+    singular vectors are orthonormal to rounding level whatever the rank, the missing directions
+    filled in arbitrarily."""
     sub = Xc[rng.permutation(Xc.shape[0])[:1000]]
     C = (sub.T @ sub).astype(np.float64)
     Q = C @ (C @ rng.normal(size=(C.shape[0], m)))
-    for _ in range(2):  # twice is enough for orthonormality to rounding level
-        for c in range(m):
-            q = Q[:, c] - Q[:, :c] @ (Q[:, :c].T @ Q[:, c])
-            Q[:, c] = q / np.linalg.norm(q)
-    return Q
+    U, _, _ = np.linalg.svd(Q, full_matrices=False)
+    return U
 
 
 def _diameter_seed(s):

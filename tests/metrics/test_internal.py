@@ -147,3 +147,27 @@ def test_silhouette_takes_a_column_of_labels_and_refuses_nan():
         silhouette_samples(X, np.where(labels == 0, np.nan, labels.astype(float)))
     with pytest.raises(ValueError, match="labels contain NaN"):
         dunn_index(X, np.where(labels == 0, np.nan, labels.astype(float)))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_dunn_exact_on_rank_deficient_data(seed):
+    """Rank 3 in 40 dimensions (and a dead unit): the projected basis must stay orthonormal,
+    or the brackets skip the closest pair (issue 13 item 1: wrong on 2 of these 20 seeds)."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(300, 3)) @ rng.normal(size=(3, 40))
+    X[:, 7] = 0.0
+    y = rng.integers(0, 4, 300)
+    D = cdist(X, X)
+    same = y[:, None] == y[None, :]
+    assert dunn_index(X, y) == pytest.approx(D[~same].min() / D[same].max(), rel=1e-9)
+
+
+def test_dunn_on_points_on_a_line_and_a_near_rank_one_cloud():
+    assert dunn_index(np.array([[0.0, 0.0], [1.0, 0.0], [5.0, 0.0], [6.0, 0.0]]),
+                      [0, 0, 1, 1]) == pytest.approx(4.0)
+    X = np.array([[3.957, .797, -.978], [1.31, .264, -.324], [-.147, -.03, .036],
+                  [-5.552, -1.118, 1.372], [2.453, .494, -.606], [6.091, 1.226, -1.505]])
+    y = np.arange(6) % 2
+    D = cdist(X, X)
+    same = y[:, None] == y[None, :]
+    assert dunn_index(X, y) == pytest.approx(D[~same].min() / D[same].max(), rel=1e-9)
