@@ -59,7 +59,8 @@ from scratchnet.models import Autoencoder, dense_autoencoder
 from scratchnet.nn import L2Normalize, Sequential
 from scratchnet.pipeline import (aggregate, centred_pixel_kmeans, class_names, cluster_means,
                                  decoded_images, example_parser, external_scores, fit_length,
-                                 format_table, load_images, timer, write_metrics_and_figures)
+                                 format_table, load_images, timer, write_json,
+                                 write_metrics_and_figures)
 
 COLUMNS = ("acc", "nmi", "ari", "purity", "seconds")
 STAGES = ("pixels + K-means", "AE + K-means", "AE + UMAP + K-means", "AE + UMAP + GMM", "DEC")
@@ -257,6 +258,9 @@ def main(argv=None):
             print(f"seed {s}: {t.seconds:.1f} s end to end", flush=True)
             if s == args.seed:
                 first_state = state
+            # the seeds done so far are on disk before the next one starts
+            write_json(args.out / "metrics.json", {"args": vars(args), "runs": runs,
+                                                   "seed_seconds": seed_seconds})
     rows = [dict(stage=name + (" *" if name == args.final else ""), **scores)
             for name, scores in (aggregate(runs) if args.seeds > 1 else runs[0]).items()
             if name != "final"]
