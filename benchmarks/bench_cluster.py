@@ -102,7 +102,7 @@ def main():
 
 def _bench_kmeans(X70, y70, repeats, rows):
     from sklearn.cluster import KMeans as SkKMeans
-    init = kmeans_plusplus(X70 - X70.mean(axis=0), 10, np.random.default_rng(0)) + X70.mean(0)
+    init = kmeans_plusplus(X70 - X70.mean(axis=0), 10, random_state=0)[0] + X70.mean(0)
     fits = {}
 
     def ours_km():

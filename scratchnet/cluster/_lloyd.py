@@ -8,13 +8,19 @@ An iteration has two halves. The E-step gives every sample the label of its near
 where :math:`\lVert x_i \rVert^2` is dropped because it is the same for every :math:`j`; the
 remaining :math:`x_i \cdot c_j` for all :math:`i, j` is one matrix product :math:`X C^T`, the only
 O(n·k·d) work. The M-step moves each center to the mean of its samples,
-:math:`c_j \leftarrow \frac{1}{|S_j|} \sum_{i \in S_j} x_i`. An empty cluster is given the sample
-farthest from its own center (as scikit-learn does), so no center is ever lost.
+:math:`c_j \leftarrow \frac{1}{|S_j|} \sum_{i \in S_j} x_i`, or with sample weights to their
+weighted mean :math:`\sum_{i \in S_j} w_i x_i / \sum_{i \in S_j} w_i` (a weight of 2 counts a
+sample twice). An empty cluster is given the sample farthest from its own center (as
+scikit-learn does), so no center is ever lost.
 
 Both implementations share one signature (arrays tagged IN/OUT, all buffers allocated by the
 caller) and one M-step finisher, ``_finish_m_step``, so the tests can hold them equal::
 
-    lloyd_iter_*(X, centers_old, centers_new, weight_in_clusters, labels, center_shift, ...)
+    lloyd_iter_*(X, centers_old, centers_new, weight_in_clusters, labels, center_shift, ...,
+                 sample_weight=None)
+
+``sample_weight=None`` is the unweighted case. Numba compiles a separate version of each kernel
+for ``None``, with the weighted branches removed, so unweighted K-means pays nothing for them.
 
 The Numba kernel reads each row of X exactly once per iteration: it computes the row's k dot
 products (a tile of four rows and two centers at a time, so each value loaded serves several
@@ -34,10 +40,11 @@ _FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
 
 
 def _finish_m_step(X, centers_old, centers_new, sums, counts, weight_in_clusters, labels,
-                   center_shift):
+                   center_shift, sample_weight=None):
     """Shared end of the M-step: relocate empty clusters, average, measure the shift.
 
-    IN: X (n, d), centers_old (k, d), labels (n,).  IN/OUT: sums (k, d) float64, counts (k,).
+    IN: X (n, d), centers_old (k, d), labels (n,), sample_weight (n,) or None.
+    IN/OUT: sums (k, d) float64 (weighted sums of rows), counts (k,) float64 (total weights).
     OUT: centers_new (k, d), weight_in_clusters (k,), center_shift (k,).
     """
     empty = np.flatnonzero(counts == 0)
@@ -45,16 +52,19 @@ def _finish_m_step(X, centers_old, centers_new, sums, counts, weight_in_clusters
         # scikit-learn's rule: the samples farthest from their current center each found a
         # new cluster, and leave the one they were in.
         dist = ((X - centers_old[labels]).astype(np.float64) ** 2).sum(axis=1)
+        if sample_weight is not None:
+            dist[sample_weight == 0] = 0  # a sample of weight zero cannot hold a cluster
         far = np.argsort(-dist, kind="stable")[: empty.size]
         # a sample already on its center gains nothing by moving: with duplicated points a
         # cluster may stay empty (scikit-learn's fix for its issue #28055)
         far = far[dist[far] > 0]
         for j_new, i in zip(empty, far):
             j_old = labels[i]
-            sums[j_old] -= X[i]
-            counts[j_old] -= 1
-            sums[j_new] = X[i]
-            counts[j_new] = 1
+            w = 1.0 if sample_weight is None else float(sample_weight[i])
+            sums[j_old] -= w * X[i]
+            counts[j_old] -= w
+            sums[j_new] = w * X[i]
+            counts[j_new] = w
     nonzero = counts > 0
     centers_new[nonzero] = sums[nonzero] / counts[nonzero, None]
     centers_new[~nonzero] = centers_old[~nonzero]  # empty clusters that found no sample stay put
@@ -77,21 +87,23 @@ def assign_labels_reference(X, centers, labels, chunk_size=256):
 
 
 def lloyd_iter_reference(X, centers_old, centers_new, weight_in_clusters, labels, center_shift,
-                         update_centers=True):
+                         update_centers=True, sample_weight=None):
     """One Lloyd iteration in plain NumPy.
 
-    IN: X (n, d), centers_old (k, d).  OUT: labels (n,) int32, and when ``update_centers``
-    also centers_new (k, d), weight_in_clusters (k,), center_shift (k,).
+    IN: X (n, d), centers_old (k, d), sample_weight (n,) or None.  OUT: labels (n,) int32, and
+    when ``update_centers`` also centers_new (k, d), weight_in_clusters (k,), center_shift (k,).
     """
     assign_labels_reference(X, centers_old, labels)
     if not update_centers:
         return
     k = centers_old.shape[0]
-    one_hot = (labels[:, None] == np.arange(k)[None, :]).astype(np.float64)
-    sums = one_hot.T @ X.astype(np.float64)
-    counts = np.bincount(labels, minlength=k).astype(np.int64)
+    w = np.ones(X.shape[0]) if sample_weight is None else sample_weight.astype(np.float64)
+    # row j of one_hot holds the weights of cluster j's samples, zero elsewhere
+    one_hot = (labels[None, :] == np.arange(k)[:, None]) * w[None, :]
+    sums = one_hot @ X.astype(np.float64)
+    counts = one_hot.sum(axis=1)
     _finish_m_step(X, centers_old, centers_new, sums, counts, weight_in_clusters, labels,
-                   center_shift)
+                   center_shift, sample_weight)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -171,19 +183,28 @@ def _nearest_one(X, i, centers, centers_sq):
 
 
 @njit(fastmath=_FASTMATH, cache=True, nogil=True)
-def _add_row(X, i, j, labels, sums, counts):
+def _add_row(X, i, j, sample_weight, labels, sums, counts):
+    """Row i joins cluster j: its label, and its (weighted) values into cluster j's sums."""
     labels[i] = j
-    counts[j] += 1
-    for f in range(X.shape[1]):
-        sums[j, f] += X[i, f]
+    if sample_weight is None:  # decided when Numba compiles: no test at run time
+        counts[j] += 1.0
+        for f in range(X.shape[1]):
+            sums[j, f] += X[i, f]
+    else:
+        w = sample_weight[i]
+        counts[j] += w
+        for f in range(X.shape[1]):
+            sums[j, f] += w * X[i, f]
 
 
 @njit(parallel=True, fastmath=_FASTMATH, cache=True, nogil=True)
-def _assign_and_sum(X, centers, centers_sq, labels, partial_sums, partial_counts):
+def _assign_and_sum(X, sample_weight, centers, centers_sq, labels, partial_sums,
+                    partial_counts):
     """Fused E-step and M-step sums.
 
-    IN: X (n, d), centers (k, d), centers_sq (k,) = row norms² of centers.
-    OUT: labels (n,) int32; partial_sums (T, k, d) and partial_counts (T, k) int64, one slice
+    IN: X (n, d), sample_weight (n,) or None, centers (k, d), centers_sq (k,) = row norms² of
+    centers.
+    OUT: labels (n,) int32; partial_sums (T, k, d) and partial_counts (T, k) float64, one slice
     per task t, each covering rows [t n / T, (t + 1) n / T).
     """
     n = X.shape[0]
@@ -197,13 +218,14 @@ def _assign_and_sum(X, centers, centers_sq, labels, partial_sums, partial_counts
         i = t * n // n_tasks
         while i + 4 <= stop:
             j0, j1, j2, j3 = _nearest_four(X, i, centers, centers_sq)
-            _add_row(X, i, j0, labels, sums, counts)  # the rows are still in L1
-            _add_row(X, i + 1, j1, labels, sums, counts)
-            _add_row(X, i + 2, j2, labels, sums, counts)
-            _add_row(X, i + 3, j3, labels, sums, counts)
+            _add_row(X, i, j0, sample_weight, labels, sums, counts)  # the rows are still in L1
+            _add_row(X, i + 1, j1, sample_weight, labels, sums, counts)
+            _add_row(X, i + 2, j2, sample_weight, labels, sums, counts)
+            _add_row(X, i + 3, j3, sample_weight, labels, sums, counts)
             i += 4
         for i in range(i, stop):
-            _add_row(X, i, _nearest_one(X, i, centers, centers_sq), labels, sums, counts)
+            _add_row(X, i, _nearest_one(X, i, centers, centers_sq), sample_weight, labels, sums,
+                     counts)
 
 
 @njit(parallel=True, fastmath=_FASTMATH, cache=True, nogil=True)
@@ -219,8 +241,9 @@ def _assign(X, centers, centers_sq, labels):
 
 
 @njit(parallel=True, fastmath=_FASTMATH, cache=True, nogil=True)
-def _inertia(X, centers, labels):
-    r"""Exact :math:`\sum_i \lVert x_i - c_{\ell_i} \rVert^2`, accumulated in float64."""
+def _inertia(X, centers, labels, sample_weight=None):
+    r"""Exact :math:`\sum_i w_i \lVert x_i - c_{\ell_i} \rVert^2` (:math:`w_i = 1` without
+    weights), accumulated in float64."""
     n, d = X.shape
     total = 0.0
     for i in prange(n):
@@ -229,6 +252,8 @@ def _inertia(X, centers, labels):
         for f in range(d):
             diff = np.float64(X[i, f]) - np.float64(centers[j, f])
             s += diff * diff
+        if sample_weight is not None:
+            s *= np.float64(sample_weight[i])
         total += s
     return total
 
@@ -282,7 +307,7 @@ def make_buffers(X, n_clusters, n_tasks=None):
         n_tasks = max(8 * get_num_threads(), -(-X.shape[0] // 1024))
     n_tasks = min(n_tasks, max(X.shape[0], 1))
     return (np.zeros((n_tasks, n_clusters, X.shape[1]), dtype=X.dtype),
-            np.zeros((n_tasks, n_clusters), dtype=np.int64))
+            np.zeros((n_tasks, n_clusters), dtype=np.float64))
 
 
 def assign_labels(X, centers, labels):
@@ -292,7 +317,7 @@ def assign_labels(X, centers, labels):
 
 
 def lloyd_iter_numba(X, centers_old, centers_new, weight_in_clusters, labels, center_shift,
-                     buffers, update_centers=True):
+                     buffers, update_centers=True, sample_weight=None):
     """One Lloyd iteration with the Numba kernel; same contract as ``lloyd_iter_reference``.
 
     ``buffers`` is ``make_buffers(X, k)``, allocated by the caller once per fit.
@@ -303,8 +328,9 @@ def lloyd_iter_numba(X, centers_old, centers_new, weight_in_clusters, labels, ce
     partial_sums, partial_counts = buffers
     centers_sq = np.einsum("jf,jf->j", centers_old, centers_old)
     with parallel_chunksize(1):  # dynamic scheduling, one task at a time
-        _assign_and_sum(X, centers_old, centers_sq, labels, partial_sums, partial_counts)
+        _assign_and_sum(X, sample_weight, centers_old, centers_sq, labels, partial_sums,
+                        partial_counts)
     sums = partial_sums.sum(axis=0, dtype=np.float64)
     counts = partial_counts.sum(axis=0)
     _finish_m_step(X, centers_old, centers_new, sums, counts, weight_in_clusters, labels,
-                   center_shift)
+                   center_shift, sample_weight)
