@@ -5,8 +5,10 @@ plane, and useful on its own to look at any feature matrix.
 """
 import numpy as np
 
+from .base import BaseEstimator
 
-class PCA:
+
+class PCA(BaseEstimator):
     r"""Principal component analysis (PCA) via the SVD of the centred data.
 
     Parameters
@@ -71,15 +73,17 @@ class PCA:
     array([1.])
     """
 
+    _fitted_attr = "components_"
+
     def __init__(self, n_components=None):
         self.n_components = n_components
 
-    def fit(self, X):
-        """Fit the model on ``X`` (N, D); returns ``self``."""
-        X = _as_2d_float(X, "fit")
+    def fit(self, X, y=None):
+        """Fit the model on ``X`` (N, D); returns ``self``. ``y`` is ignored."""
+        X = self._validate_X(X, "PCA.fit", reset=True)
         n, d = X.shape
         if n < 2:
-            raise ValueError(f"PCA.fit: expected at least 2 samples, got X of shape {X.shape}")
+            raise ValueError(f"PCA.fit: expected at least 2 samples, got n_samples = {n}")
         k = min(n, d) if self.n_components is None else self.n_components
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= min(n, d):
             raise ValueError(f"PCA: expected n_components an int in [1, min(N, D)] = "
@@ -95,7 +99,6 @@ class PCA:
         Vt = _flip_signs(Vt)
         variance = S**2 / (n - 1)
         total = variance.sum()
-        self.n_features_in_ = d
         self.n_components_ = k
         self.components_ = Vt[:k]
         self.singular_values_ = S[:k]
@@ -105,32 +108,27 @@ class PCA:
                                           else np.zeros_like(variance[:k]))
         return self
 
-    def fit_transform(self, X):
+    def fit_transform(self, X, y=None):
         """Fit on ``X`` (N, D) and return its projection (N, n_components)."""
         return self.fit(X).transform(X)
 
     def transform(self, X):
         r"""Project ``X`` (M, D) on the components: :math:`(X - \mu) V_k`, shape (M, k)."""
-        if not hasattr(self, "components_"):
-            raise RuntimeError("PCA: transform() called before fit()")
-        X = _as_2d_float(X, "transform")
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"PCA.transform: expected X (M, {self.n_features_in_}), "
-                             f"got {X.shape}")
+        X = self._validate_X(X, "PCA.transform", reset=False)
         return (X - self.mean_) @ self.components_.T
 
     def inverse_transform(self, Z):
         r"""Map projections (M, k) back to the data space: :math:`Z V_k^T + \mu`."""
-        if not hasattr(self, "components_"):
-            raise RuntimeError("PCA: inverse_transform() called before fit()")
+        self._check_fitted("inverse_transform")
         Z = np.asarray(Z)
         if Z.ndim != 2 or Z.shape[1] != self.n_components_:
             raise ValueError(f"PCA.inverse_transform: expected Z (M, {self.n_components_}), "
                              f"got {Z.shape}")
         return Z @ self.components_ + self.mean_
 
-    def __repr__(self):
-        return f"PCA(n_components={self.n_components!r})"
+    def get_feature_names_out(self, input_features=None):
+        """Names of ``transform``'s columns: ``pca0``, ``pca1``, ... (scikit-learn's)."""
+        return self._feature_names_out("pca", self.n_components_, input_features)
 
 
 def _flip_signs(Vt):
@@ -141,15 +139,3 @@ def _flip_signs(Vt):
     return Vt * signs[:, None]
 
 
-def _as_2d_float(X, method):
-    """Validate a (N, D) numeric array; keep float dtypes, promote the rest to float64."""
-    X = np.asarray(X)
-    if X.ndim != 2:
-        raise ValueError(f"PCA.{method}: expected X (N, D), got shape {X.shape}")
-    if X.dtype.kind not in "fiub":
-        raise TypeError(f"PCA.{method}: expected a numeric array, got dtype {X.dtype}")
-    if X.dtype not in (np.float32, np.float64):  # also float16, which LAPACK lacks
-        X = X.astype(np.float64)
-    if not np.all(np.isfinite(X)):
-        raise ValueError(f"PCA.{method}: X contains NaN or infinity")
-    return X

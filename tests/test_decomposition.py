@@ -4,6 +4,7 @@ import pytest
 from sklearn.decomposition import PCA as SkPCA
 
 from scratchnet.decomposition import PCA
+from scratchnet.exceptions import NotFittedError
 
 
 def _anisotropic(rng, n=200, d=6, dtype=np.float64):
@@ -101,7 +102,7 @@ def test_constant_data_gives_zero_ratio_not_nan():
 
 
 @pytest.mark.parametrize("bad, message", [
-    (np.zeros(5), r"expected X \(N, D\), got shape \(5,\)"),
+    (np.zeros(5), r"expected X of shape \(n_samples, n_features\), got shape \(5,\)"),
     (np.zeros((1, 3)), r"at least 2 samples"),
 ])
 def test_bad_inputs(bad, message):
@@ -118,10 +119,10 @@ def test_bad_n_components(k):
 
 def test_transform_errors():
     rng = np.random.default_rng(5)
-    with pytest.raises(RuntimeError, match="before fit"):
+    with pytest.raises(NotFittedError, match="call fit"):
         PCA(1).transform(rng.standard_normal((3, 2)))
     pca = PCA(1).fit(rng.standard_normal((10, 3)))
-    with pytest.raises(ValueError, match=r"expected X \(M, 3\), got \(4, 2\)"):
+    with pytest.raises(ValueError, match=r"X has 2 features, but PCA is expecting 3"):
         pca.transform(rng.standard_normal((4, 2)))
     with pytest.raises(ValueError, match="NaN"):
         pca.transform(np.full((2, 3), np.nan))

@@ -30,6 +30,7 @@ import os
 import numpy as np
 from tqdm.auto import tqdm
 
+from ..base import BaseEstimator
 from ..nn.base import Layer, Parameter, check_input
 from ..nn.checkpoint import _atomic_savez
 from ..nn.losses import BCELoss, KLDivLoss, MSELoss
@@ -174,7 +175,7 @@ class ClusteringLayer(Layer):
         return {"alpha": self.alpha}
 
 
-class DEC:
+class DEC(BaseEstimator):
     r"""Deep embedded clustering [1]_, or IDEC [2]_ when a decoder and a weight are given.
 
     Parameters
@@ -255,47 +256,57 @@ class DEC:
     True
     """
 
+    _estimator_type = "clusterer"
+    _fitted_attr = "clustering_"
+
     def __init__(self, encoder, n_clusters, alpha=1.0, update_interval=140, tol=1e-3,
                  max_iter=20000, batch_size=256, optimizer=None, reconstruction_weight=0.0,
                  decoder=None, n_init=20, random_state=None, reconstruction_loss="mse",
                  callbacks=(), verbose=True, init="k-means"):
-        for name, v in (("n_clusters", n_clusters), ("update_interval", update_interval),
-                        ("max_iter", max_iter), ("batch_size", batch_size), ("n_init", n_init)):
+        # stored as given and checked by fit (scikit-learn's convention, which clone relies on)
+        self.encoder, self.decoder = encoder, decoder
+        self.n_clusters, self.alpha = n_clusters, alpha
+        self.update_interval, self.tol = update_interval, tol
+        self.max_iter, self.batch_size = max_iter, batch_size
+        self.optimizer, self.n_init = optimizer, n_init
+        self.reconstruction_weight = reconstruction_weight
+        self.reconstruction_loss = reconstruction_loss
+        self.random_state, self.callbacks, self.verbose = random_state, callbacks, verbose
+        self.init = init
+
+    def _check_params(self):
+        for name in ("n_clusters", "update_interval", "max_iter", "batch_size", "n_init"):
+            v = getattr(self, name)
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
                 raise ValueError(f"DEC: expected {name} to be a positive int, got {v!r}")
-        if not alpha > 0 or not 0 <= tol < 1 or not reconstruction_weight >= 0:
+        alpha, tol, weight = self.alpha, self.tol, self.reconstruction_weight
+        if not alpha > 0 or not 0 <= tol < 1 or not weight >= 0:
             raise ValueError(f"DEC: expected alpha > 0, 0 <= tol < 1 and "
                              f"reconstruction_weight >= 0, got alpha={alpha}, tol={tol}, "
-                             f"reconstruction_weight={reconstruction_weight}")
-        if reconstruction_weight > 0 and decoder is None:
-            raise ValueError(f"DEC: reconstruction_weight={reconstruction_weight} (IDEC) needs "
-                             "a decoder, got decoder=None")
-        if reconstruction_loss not in _RECONSTRUCTION:
+                             f"reconstruction_weight={weight}")
+        if weight > 0 and self.decoder is None:
+            raise ValueError(f"DEC: reconstruction_weight={weight} (IDEC) needs a decoder, got "
+                             "decoder=None")
+        if self.reconstruction_loss not in _RECONSTRUCTION:
             raise ValueError(f"DEC: reconstruction_loss must be one of "
-                             f"{sorted(_RECONSTRUCTION)}, got {reconstruction_loss!r}")
+                             f"{sorted(_RECONSTRUCTION)}, got {self.reconstruction_loss!r}")
+        optimizer = self.optimizer
         if not (optimizer is None or callable(optimizer) or optimizer in _OPTIMIZERS):
             raise ValueError(f"DEC: optimizer must be None, one of {sorted(_OPTIMIZERS)} or a "
                              f"callable params -> Optimizer, got {optimizer!r}")
-        self.encoder, self.decoder = encoder, decoder
-        self.n_clusters, self.alpha = int(n_clusters), float(alpha)
-        self.update_interval, self.tol = int(update_interval), float(tol)
-        self.max_iter, self.batch_size = int(max_iter), int(batch_size)
-        self.optimizer, self.n_init = optimizer, int(n_init)
-        self.reconstruction_weight = float(reconstruction_weight)
-        self.reconstruction_loss = reconstruction_loss
-        self.random_state, self.callbacks, self.verbose = random_state, list(callbacks), verbose
+        init = self.init
         if isinstance(init, str):
             if init != "k-means":
                 raise ValueError(f"DEC: init must be 'k-means' or an array of centroids "
-                                 f"({n_clusters}, D), got {init!r}")
+                                 f"({self.n_clusters}, D), got {init!r}")
         else:
             init = np.array(init, dtype=np.float64)     # a copy: fit never changes the caller's
             finite = bool(np.isfinite(init).all())
             if init.ndim != 2 or len(init) != self.n_clusters or not finite:
                 raise ValueError(f"DEC: expected init as finite centroids of shape "
-                                 f"({n_clusters}, D), got shape {init.shape}"
+                                 f"({self.n_clusters}, D), got shape {init.shape}"
                                  + ("" if finite else " with NaN/inf"))
-        self.init = init
+        return init
 
     # -- the algorithm ------------------------------------------------------------------------
     def fit(self, X, y=None, checkpoint=None, resume=False):
@@ -319,6 +330,7 @@ class DEC:
         -------
         self
         """
+        self._init = self._check_params()
         X = self._check_X(X, "fit")
         n = len(X)
         if self.n_clusters > n:
@@ -462,14 +474,15 @@ class DEC:
     # -- helpers ------------------------------------------------------------------------------
     def _initial_centroids(self, Z):
         """``(centroids, labels)`` to start from: K-means on the codes ``Z``, or ``init``."""
-        if isinstance(self.init, str):
+        init = self._init
+        if isinstance(init, str):
             km = KMeans(self.n_clusters, n_init=self.n_init, random_state=self._seed).fit(Z)
             return km.cluster_centers_, km.labels_.astype(np.int64)
-        if self.init.shape[1] != Z.shape[1]:
+        if init.shape[1] != Z.shape[1]:
             raise ValueError(f"DEC.fit: expected init of shape ({self.n_clusters}, "
                              f"{Z.shape[1]}) for the encoder's {Z.shape[1]}-d codes, got "
-                             f"{self.init.shape}")
-        centers = self.init.astype(Z.dtype)
+                             f"{init.shape}")
+        centers = init.astype(Z.dtype)
         labels = [soft_assignment(Z[i:i + 4096], centers, self.alpha).argmax(axis=1)
                   for i in range(0, len(Z), 4096)]   # q is largest at the nearest centroid
         return centers, np.concatenate(labels).astype(np.int64)
@@ -525,10 +538,6 @@ class DEC:
             raise ValueError(f"DEC.{where}: X must be finite, got "
                              f"{int(X.size - np.isfinite(X).sum())} NaN/inf value(s)")
         return X
-
-    def _check_fitted(self, who):
-        if not hasattr(self, "clustering_"):
-            raise RuntimeError(f"DEC.{who}: call fit() first")
 
     def __repr__(self):
         kind = "IDEC" if self.reconstruction_weight > 0 else "DEC"

@@ -6,8 +6,10 @@ import warnings
 
 import numpy as np
 
+from ..base import BaseEstimator
+from ..exceptions import convergence_warning
 from ..nn.base import as_rng
-from .kmeans import KMeans, _check_X, kmeans_plusplus
+from .kmeans import KMeans, kmeans_plusplus
 
 _COVARIANCE_TYPES = ("full", "diag")
 _INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
@@ -74,7 +76,7 @@ def _m_step(X, resp, reg_covar, covariance_type):
     return nk, means, cov
 
 
-class GaussianMixture:
+class GaussianMixture(BaseEstimator):
     r"""Gaussian mixture model, fitted by expectation-maximisation (EM) [1]_ [2]_.
 
     .. math:: p(x) = \sum_{k=1}^{K} \pi_k \, N(x \mid \mu_k, \Sigma_k),
@@ -159,6 +161,9 @@ class GaussianMixture:
     True
     """
 
+    _estimator_type = "density_estimator"  # scikit-learn's tag for its GaussianMixture
+    _fitted_attr = "means_"
+
     def __init__(self, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6,
                  max_iter=100, n_init=1, init_params="kmeans", weights_init=None,
                  means_init=None, precisions_init=None, random_state=None):
@@ -221,10 +226,6 @@ class GaussianMixture:
                 raise ValueError(f"{who}: expected symmetric positive-definite precisions_init")
         return w, means, P
 
-    def _check_fitted(self, who):
-        if not hasattr(self, "means_"):
-            raise RuntimeError(f"GaussianMixture.{who}: call fit() first")
-
     # -- fitting ------------------------------------------------------------------------------
 
     def _initial_resp(self, X, rng):
@@ -238,9 +239,9 @@ class GaussianMixture:
             resp /= resp.sum(axis=1, keepdims=True)
         elif self.init_params == "random_from_data":
             resp[rng.choice(n, K, replace=False), np.arange(K)] = 1
-        else:  # k-means++ returns the seeds themselves: find the rows they came from
-            seeds = kmeans_plusplus(X, K, rng)
-            resp[[np.argmax((X == c).all(axis=1)) for c in seeds], np.arange(K)] = 1
+        else:  # k-means++: each seed's own row starts its component
+            _, seeds = kmeans_plusplus(X, K, random_state=rng)
+            resp[seeds, np.arange(K)] = 1
         return resp
 
     def _initialize(self, X, rng, weights, means, prec_chol):
@@ -262,7 +263,8 @@ class GaussianMixture:
 
     def fit(self, X, y=None):
         """Fit the mixture to X (n_samples, n_features); returns ``self``."""
-        X = _check_X(X, "GaussianMixture.fit").astype(np.float64, copy=False)
+        X = self._validate_X(X, "GaussianMixture.fit", reset=True).astype(np.float64,
+                                                                          copy=False)
         given = self._check_params(X)
         rng, cov_type, best = as_rng(self.random_state), self.covariance_type, None
         for _ in range(self.n_init):
@@ -289,7 +291,7 @@ class GaussianMixture:
         if not self.converged_:
             warnings.warn(f"GaussianMixture.fit: the best run did not converge in max_iter="
                           f"{self.max_iter} iterations (tol={self.tol}); raise max_iter or "
-                          "tol, or try other initial parameters", RuntimeWarning, stacklevel=2)
+                          "tol, or try other initial parameters", convergence_warning(), stacklevel=2)
         self.labels_ = self._weighted_log_prob(X, params).argmax(axis=1)
         return self
 
@@ -300,8 +302,7 @@ class GaussianMixture:
     # -- using a fitted model -----------------------------------------------------------------
 
     def _log_prob(self, X, who):
-        self._check_fitted(who)
-        X = _check_X(X, f"GaussianMixture.{who}", self.n_features_in_)
+        X = self._validate_X(X, f"GaussianMixture.{who}", reset=False)
         return self._weighted_log_prob(X.astype(np.float64, copy=False), (
             self.weights_, self.means_, self.covariances_, self.precisions_cholesky_))
 

@@ -25,13 +25,14 @@ in :meth:`UMAP.transform` get the same local connectivity as training points.
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..cluster.kmeans import _check_X
+from ..base import BaseEstimator
+from ..nn.base import as_rng
 from ._graph import fuzzy_union, membership_strengths, smooth_knn_dist, spectral_layout
 from ._knn import exact_knn
 from ._layout import find_ab_params, optimize_layout
 
 
-class UMAP:
+class UMAP(BaseEstimator):
     r"""Non-linear embedding that keeps each point's neighbours close (scikit-learn style).
 
     Parameters
@@ -83,6 +84,9 @@ class UMAP:
     (100, 2)
     """
 
+    _fitted_attr = "embedding_"
+    _preserves_dtype = ("float32",)  # the layout is always float32, as in umap-learn
+
     def __init__(self, n_components=2, n_neighbors=15, min_dist=0.1, spread=1.0, n_epochs=None,
                  learning_rate=1.0, negative_sample_rate=5, init="spectral", random_state=None,
                  verbose=False):
@@ -98,18 +102,6 @@ class UMAP:
         self.verbose = verbose
 
     # -- parameters ---------------------------------------------------------------------------
-    def get_params(self, deep=True):
-        return {k: getattr(self, k) for k in
-                ("n_components", "n_neighbors", "min_dist", "spread", "n_epochs",
-                 "learning_rate", "negative_sample_rate", "init", "random_state", "verbose")}
-
-    def set_params(self, **params):
-        for k, v in params.items():
-            if k not in self.get_params():
-                raise ValueError(f"UMAP.set_params: unknown parameter {k!r}")
-            setattr(self, k, v)
-        return self
-
     def _check_params(self, n):
         def positive_int(name, low=1):
             v = getattr(self, name)
@@ -126,7 +118,7 @@ class UMAP:
         if not self.learning_rate > 0:
             raise ValueError(f"UMAP: learning_rate must be > 0, got {self.learning_rate!r}")
         if n < 2:
-            raise ValueError(f"UMAP.fit: expected at least 2 samples, got {n}")
+            raise ValueError(f"UMAP.fit: expected at least 2 samples, got n_samples = {n}")
         if isinstance(self.init, str) and self.init not in ("spectral", "random"):
             raise ValueError(f"UMAP: init must be 'spectral', 'random' or an array, "
                              f"got {self.init!r}")
@@ -141,11 +133,11 @@ class UMAP:
     # -- fitting ------------------------------------------------------------------------------
     def fit(self, X, y=None):
         """Build the fuzzy graph of X (n_samples, n_features) and lay it out; returns self."""
-        X = _check_X(X, "UMAP.fit")
+        X = self._validate_X(X, "UMAP.fit", reset=True)
         n = X.shape[0]
         self._check_params(n)
         k = min(self.n_neighbors, n)
-        rng = np.random.default_rng(self.random_state)
+        rng = as_rng(self.random_state)
         self.n_epochs_ = self.n_epochs or (500 if n <= 10_000 else 200)
         self.a_, self.b_ = find_ab_params(self.spread, self.min_dist)
 
@@ -162,7 +154,6 @@ class UMAP:
                   self.learning_rate, move_tail=True, desc="UMAP layout")
         self.embedding_ = embedding
         self._X = X
-        self.n_features_in_ = X.shape[1]
         return self
 
     def fit_transform(self, X, y=None):
@@ -226,9 +217,7 @@ class UMAP:
         the epochs, a quarter of the rate, as umap-learn does) with the training embedding
         fixed.
         """
-        if not hasattr(self, "embedding_"):
-            raise RuntimeError("UMAP.transform: call fit before transform")
-        X = _check_X(X, "UMAP.transform", self.n_features_in_)
+        X = self._validate_X(X, "UMAP.transform", reset=False)
         k = min(self.n_neighbors, len(self._X))
         idx, dist = exact_knn(X, self._X, k)
         sigmas, rhos = smooth_knn_dist(dist, k, skip_first=False)
@@ -238,8 +227,12 @@ class UMAP:
         embedding = np.ascontiguousarray(start, dtype=np.float32)
         n_epochs = max(1, self.n_epochs_ // 3)
         keep = vals >= vals.max() / n_epochs
-        rng = np.random.default_rng(self.random_state)
+        rng = as_rng(self.random_state)
         tail = self.embedding_.copy()
         self._sgd(embedding, tail, rows[keep], cols[keep], vals[keep], n_epochs, rng,
                   self.learning_rate / 4, move_tail=False, desc="UMAP transform")
         return embedding
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the embedding's columns: ``umap0``, ``umap1``, ... (scikit-learn's style)."""
+        return self._feature_names_out("umap", self.n_components, input_features)

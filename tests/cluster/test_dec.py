@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from scratchnet.cluster import DEC, ClusteringLayer, KMeans, soft_assignment, target_distribution
+from scratchnet.exceptions import NotFittedError
 from scratchnet.metrics import clustering_accuracy
 from scratchnet.nn import Dense, KLDivLoss, ReLU, Reshape, Sequential
 from scratchnet.testing import GradientCheckError, check_gradients
@@ -208,11 +209,11 @@ def test_given_centroids_start_dec_exactly_where_its_own_kmeans_would():
 def test_bad_init_gives_clear_errors():
     X = np.random.default_rng(7).normal(size=(30, 20)).astype(np.float32)
     with pytest.raises(ValueError, match=r"init must be 'k-means' or an array.*'random'"):
-        DEC(_encoder(0), 2, init="random")
+        DEC(_encoder(0), 2, init="random").fit(X)
     with pytest.raises(ValueError, match=r"centroids of shape \(2, D\), got shape \(3, 3\)"):
-        DEC(_encoder(0), 2, init=np.zeros((3, 3)))
+        DEC(_encoder(0), 2, init=np.zeros((3, 3))).fit(X)
     with pytest.raises(ValueError, match=r"got shape \(2, 3\) with NaN/inf"):
-        DEC(_encoder(0), 2, init=np.array([[0.0, 1, 2], [np.nan, 0, 0]]))
+        DEC(_encoder(0), 2, init=np.array([[0.0, 1, 2], [np.nan, 0, 0]])).fit(X)
     with pytest.raises(ValueError, match=r"init of shape \(2, 3\) for the encoder's 3-d codes, "
                                          r"got \(2, 5\)"):
         DEC(_encoder(0), 2, init=np.zeros((2, 5)), verbose=False).fit(X)
@@ -233,10 +234,10 @@ def test_bad_input_gives_clear_errors():
     with pytest.raises(ValueError, match="finite, got 1 NaN"):
         DEC(_encoder(0), 2, verbose=False).fit(bad)
     with pytest.raises(ValueError, match="needs a decoder"):
-        DEC(_encoder(0), 2, reconstruction_weight=1.0)
+        DEC(_encoder(0), 2, reconstruction_weight=1.0).fit(X)
     with pytest.raises(ValueError, match="n_clusters to be a positive int, got 0"):
-        DEC(_encoder(0), 0)
-    with pytest.raises(RuntimeError, match="call fit"):
+        DEC(_encoder(0), 0).fit(X)
+    with pytest.raises(NotFittedError, match="call fit"):
         DEC(_encoder(0), 2).predict(X)
 
 

@@ -11,6 +11,7 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn.neighbors import NearestNeighbors
 
 from scratchnet.cluster import KMeans
+from scratchnet.exceptions import NotFittedError
 from scratchnet.manifold import (UMAP, CSRGraph, exact_knn, find_ab_params, fuzzy_union,
                                  knn_reference, membership_strengths, smooth_knn_dist,
                                  spectral_layout)
@@ -216,11 +217,11 @@ def test_bad_input_is_refused_clearly(kwargs, X, match):
 
 
 def test_transform_checks_features_and_fit():
-    with pytest.raises(RuntimeError, match="call fit"):
+    with pytest.raises(NotFittedError, match="call fit"):
         UMAP().transform(np.zeros((2, 3)))
     X, _ = blobs(n_per=20, centers=2)
     um = UMAP(n_epochs=10, random_state=0).fit(X)
-    with pytest.raises(ValueError, match="expected 8 features"):
+    with pytest.raises(ValueError, match="X has 3 features, but UMAP is expecting 8"):
         um.transform(np.zeros((2, 3)))
 
 
