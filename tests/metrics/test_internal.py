@@ -171,3 +171,19 @@ def test_dunn_on_points_on_a_line_and_a_near_rank_one_cloud():
     D = cdist(X, X)
     same = y[:, None] == y[None, :]
     assert dunn_index(X, y) == pytest.approx(D[~same].min() / D[same].max(), rel=1e-9)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_dunn_exact_with_duplicated_points_and_far_from_the_origin(dtype, small_blocks):
+    """Duplicates give zero distances inside and across clusters; an offset of 10,000 makes
+    ||x||² - 2x·y + ||y||² cancel badly. Both against the brute force on the same data."""
+    rng = np.random.default_rng(22)
+    X, y = _data(23, n=200, d=50)
+    X[10:20] = X[0]                       # ten copies of one point
+    y[10:15], y[15:20] = y[0], (y[0] + 1) % 4  # ... half in its cluster, half in another
+    assert dunn_index(X.astype(dtype), y) == 0.0  # a copy in another cluster: gap 0
+    y[15:20] = y[0]
+    X = X.astype(dtype)
+    assert dunn_index(X, y) == pytest.approx(_brute_dunn(X, y), rel=1e-12)
+    far = (X.astype(np.float64) + 1e4 + rng.normal(scale=1e-3, size=X.shape[1])).astype(dtype)
+    assert dunn_index(far, y) == pytest.approx(_brute_dunn(far, y), rel=1e-9)
