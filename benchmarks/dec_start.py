@@ -35,6 +35,7 @@ start; its training cannot repair a poor start and loses part of a good one.
 ``--quick`` uses 3,000 images and 30 DEC steps (a smoke run).
 """
 import argparse
+import math
 import os
 import sys
 
@@ -43,19 +44,24 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from scratchnet.cluster import DEC, KMeans, soft_assignment  # noqa: E402
-from scratchnet.datasets import flatten, load_fashion_mnist, to_float32  # noqa: E402
+from scratchnet.datasets import load_fashion_mnist, to_float32  # noqa: E402
 from scratchnet.metrics import (clustering_accuracy,  # noqa: E402
                                 normalized_mutual_info_score)
 from scratchnet.models import Autoencoder  # noqa: E402
-from scratchnet.nn import L2Normalize, Sequential  # noqa: E402
-from scratchnet.pipeline import cluster_means, timer  # noqa: E402
+from scratchnet.nn import Flatten, L2Normalize, Sequential  # noqa: E402
+from scratchnet.pipeline import cluster_means, model_input, timer  # noqa: E402
 
 RADIUS = 4.0     # the example's --normalize
 
 
 def measure(path, X, y, dec_iters, seed=0):
-    """One autoencoder: {row name: (ACC, NMI, seconds)}."""
+    """One autoencoder: {row name: (ACC, NMI, seconds)}. X holds images (N, C, H, W); a dense
+    autoencoder gets them as flat rows, a convolutional one as they are."""
     ae = Autoencoder.load(path)
+    if ae.input_shape not in (X.shape[1:], (math.prod(X.shape[1:]),)):
+        raise ValueError(f"{path} takes inputs of shape {ae.input_shape}, not Fashion-MNIST's "
+                         f"{X.shape[1:]} images")
+    X = model_input(ae, X)
     codes = L2Normalize(RADIUS).forward(ae.features(X)).astype(np.float32)
     class_means = cluster_means(codes, y, 10).astype(np.float32)
     rows = {}
@@ -67,7 +73,8 @@ def measure(path, X, y, dec_iters, seed=0):
                       t.seconds)
 
     def dec_from(centers):
-        encoder = Sequential(list(ae.encoder) + [L2Normalize(RADIUS)])
+        flat = [Flatten()] if len(ae.code_shape) > 1 else []  # DEC needs flat codes (N, D)
+        encoder = Sequential(list(ae.encoder) + flat + [L2Normalize(RADIUS)])
         return DEC(encoder, 10, max_iter=dec_iters, random_state=seed, verbose=False,
                    init=centers).fit(X).labels_
 
@@ -90,13 +97,17 @@ def main(argv=None):
     p.add_argument("--quick", action="store_true", help="3,000 images, 30 DEC steps")
     args = p.parse_args(argv)
     X, y = load_fashion_mnist("all", data_dir=args.data_dir, download=False)
-    X = flatten(to_float32(X))
+    X = to_float32(X)
     if args.quick:
         keep = np.random.default_rng(0).choice(len(X), 3000, replace=False)
         X, y, args.dec_iters = X[keep], y[keep], 30
     table = {}
     for path in args.autoencoders:
-        for name, value in measure(path, X, y, args.dec_iters).items():
+        try:
+            rows = measure(path, X, y, args.dec_iters)
+        except ValueError as e:
+            p.exit(2, f"dec_start.py: error: {e}\n")
+        for name, value in rows.items():
             table.setdefault(name, []).append(value)
             print(f"{os.path.basename(path)}: {name:26s} ACC {value[0]:.4f} "
                   f"NMI {value[1]:.4f} ({value[2]:.0f} s)", flush=True)
