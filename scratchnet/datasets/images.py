@@ -9,7 +9,8 @@ import numpy as np
 
 # ITU-R BT.601 luma weights (R, G, B); they sum to 1, so white stays white.
 BT601 = (0.299, 0.587, 0.114)
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
+# What Pillow reads out of the box; a folder of photos holds more than PNG and JPEG.
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 
 
 def _check_nchw(fn, X):
@@ -106,21 +107,92 @@ def flatten(X):
     return X.reshape(X.shape[0], -1)
 
 
-def load_image_folder(path, size=(32, 32), grayscale=False, extensions=IMAGE_EXTENSIONS):
-    r"""Read a folder of the user's own images into one NCHW uint8 array.
+def find_image_files(path, extensions=IMAGE_EXTENSIONS):
+    r"""The image files under a folder, sub-folders included, and how many others were passed.
+
+    A folder of photos is rarely flat (``2023/``, ``holiday/``, a camera's ``DCIM/100CANON``),
+    and a reader that silently ignored its sub-folders would cluster a fraction of the
+    photos without a word. So the whole tree is walked; hidden files and folders (names
+    starting with ``"."``: ``.git``, ``.thumbnails``, macOS's ``._photo.jpg`` companions) are
+    not part of anyone's photo collection and are left out.
 
     Parameters
     ----------
     path : str or Path
-        A folder; its files (not sub-folders) whose names end in one of ``extensions``
-        (case-insensitive) are read, in sorted order. Other files are ignored.
+        A folder.
+    extensions : tuple of str
+        File-name endings that count as images (compared case-insensitively).
+
+    Returns
+    -------
+    files : list of Path
+        Sorted by their path relative to ``path``, so the order does not depend on the file
+        system.
+    skipped : int
+        Files (not hidden) whose names end in none of ``extensions``: the caller can say how
+        many there were.
+    """
+    folder = Path(path)
+    exts = tuple(e.lower() for e in extensions)
+    files, skipped = [], 0
+    for f in sorted(folder.rglob("*")):
+        rel = f.relative_to(folder)
+        if any(part.startswith(".") for part in rel.parts) or not f.is_file():
+            continue
+        if f.suffix.lower() in exts:
+            files.append(f)
+        else:
+            skipped += 1
+    return files, skipped
+
+
+def _read_image(f, mode, height, width):
+    r"""One file as a uint8 (H, W) or (H, W, 3) array, upright and resized.
+
+    Three things a camera or a scanner does that a plain ``convert`` gets wrong:
+
+    * EXIF orientation: phones store a portrait photo as landscape pixels plus a tag saying
+      "rotate by 90°"; ``ImageOps.exif_transpose`` applies it, as every photo viewer does.
+    * 16-bit grey (``I;16`` or ``I`` mode, from 16-bit PNGs and TIFFs): ``convert("L")``
+      clips every value above 255 to white, so a whole image saturates. Scaling by the bit
+      depth, :math:`v \cdot 255 / (2^{16} - 1)`, keeps its tones. An ``I`` image whose
+      values exceed 16 bits is scaled by :math:`2^{32} - 1` instead.
+    * Palettes, alpha and CMYK are left to ``convert`` (alpha is dropped, palettes expanded).
+    """
+    from PIL import Image, ImageOps
+
+    with Image.open(f) as im:
+        im = ImageOps.exif_transpose(im)
+        if im.mode.startswith("I;16") or im.mode == "I":
+            a = np.asarray(im).astype(np.float64)
+            depth = 16 if im.mode != "I" or a.max(initial=0) <= 65535 else 32
+            grey = np.clip(np.rint(a * (255.0 / (2.0 ** depth - 1))), 0, 255).astype(np.uint8)
+            im = Image.fromarray(grey)
+        im = im.convert(mode).resize((width, height), Image.Resampling.BILINEAR)
+        return np.asarray(im, dtype=np.uint8)
+
+
+def load_image_folder(path, size=(32, 32), grayscale=False, extensions=IMAGE_EXTENSIONS):
+    r"""Read a folder of the user's own images (sub-folders included) into one NCHW uint8 array.
+
+    Parameters
+    ----------
+    path : str or Path
+        A folder; every file under it (sub-folders too, hidden ones excepted: see
+        :func:`find_image_files`) whose name ends in one of ``extensions``
+        (case-insensitive) is read, sorted by relative path. Other files are ignored.
     size : (int, int)
-        Output (height, width). Each image is resized to it with Pillow's bilinear filter
-        (antialiased when shrinking); the aspect ratio is not kept.
+        Output (height, width). Each image is turned upright by its EXIF orientation, then
+        resized to it with Pillow's bilinear filter (antialiased when shrinking); the aspect
+        ratio is not kept.
     grayscale : bool
         Convert to one channel with Pillow's ``"L"`` mode (ITU-R BT.601 luma, as
         :func:`to_grayscale`); otherwise RGB (an alpha channel is dropped, palettes expanded).
+        16-bit grey images are scaled by their bit depth first, never clipped.
     extensions : tuple of str
+        Default: ``.png .jpg .jpeg .bmp .gif .webp .tif .tiff`` (a GIF gives its first frame;
+        a ``.webp`` needs a Pillow built with WebP, as the wheels are, and is reported as
+        unreadable otherwise).
 
     Returns
     -------
@@ -131,7 +203,10 @@ def load_image_folder(path, size=(32, 32), grayscale=False, extensions=IMAGE_EXT
     Warns
     -----
     UserWarning
-        Naming every file that could not be decoded; those files are skipped.
+        Naming every file that could not be decoded; those files are skipped. That includes
+        a "decompression bomb" (a few bytes whose header claims, say, 100000 × 100000
+        pixels): Pillow refuses it with ``DecompressionBombError`` before allocating, and one
+        hostile file must not end a run over a thousand good ones.
 
     Raises
     ------
@@ -140,8 +215,6 @@ def load_image_folder(path, size=(32, 32), grayscale=False, extensions=IMAGE_EXT
     ValueError
         If it holds no image file that could be read, or ``size`` is not two positive ints.
     """
-    from PIL import Image, UnidentifiedImageError  # Pillow ships with matplotlib
-
     folder = Path(path)
     if not folder.is_dir():
         raise FileNotFoundError(f"load_image_folder: {folder} is not a folder")
@@ -150,16 +223,17 @@ def load_image_folder(path, size=(32, 32), grayscale=False, extensions=IMAGE_EXT
                          f"got {size!r}")
     height, width = int(size[0]), int(size[1])
     exts = tuple(e.lower() for e in extensions)
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in exts)
+    files, _ = find_image_files(folder, exts)
     mode = "L" if grayscale else "RGB"
     images, paths, bad = [], [], []
     for f in files:
         try:
-            with Image.open(f) as im:
-                im = im.convert(mode).resize((width, height), Image.Resampling.BILINEAR)
-                arr = np.asarray(im, dtype=np.uint8)
-        except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-            bad.append(f"{f.name} ({type(exc).__name__}: {exc})")
+            arr = _read_image(f, mode, height, width)
+        except Exception as exc:  # noqa: BLE001
+            # Pillow's decoders answer a damaged or hostile file with many exception types
+            # (OSError, SyntaxError, struct.error, DecompressionBombError, ...); whichever it
+            # is, the file is at fault, not the run: name it and go on.
+            bad.append(f"{f.relative_to(folder)} ({type(exc).__name__}: {exc})")
             continue
         images.append(arr[None] if grayscale else arr.transpose(2, 0, 1))
         paths.append(str(f))
