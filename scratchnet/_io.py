@@ -1,0 +1,191 @@
+r"""Files that are either complete or absent: the atomic write, and a safe ``.npz`` reader.
+
+Why atomic? Training writes its checkpoint every epoch and may be killed at any moment (Ctrl-C,
+``kill -9``, a full disk). Writing ``model.npz`` in place would leave half a file, and the run
+could then never resume. So every output is written to a temporary file *in the same folder*
+(``os.replace`` is atomic only within one file system) and renamed over the target: the target
+always holds either its previous content or the complete new one.
+
+Three details a hand-rolled version tends to miss:
+
+* **permissions** — ``tempfile.mkstemp`` creates files readable by their owner only (0600), so
+  a ``metrics.json`` renamed from it would be unreadable to the rest of a group, unlike the
+  figures beside it. :func:`atomic_write` creates the temporary with ``os.open(..., 0o666)``,
+  which lets the kernel apply the user's umask: the file gets the usual permissions (0644 for a
+  umask of 022), exactly as ``open(path, "w")`` would give it.
+* **leftovers** — a kill between creating the temporary and the rename leaves it behind, and
+  nothing would ever remove it. The temporary's name is ``.<target name>.<pid>.<8 hex>.tmp``;
+  the next write of the same target removes such files whose process is gone. The pattern is
+  matched exactly (the target's own name, a number, 8 hex digits), so no other file is touched,
+  and the check that the process is gone keeps a concurrent writer's temporary alive.
+* **interruptions** — any failure, ``KeyboardInterrupt`` included, removes the temporary
+  before the exception goes on.
+
+:func:`read_npz` reads an ``.npz`` archive with ``allow_pickle=False`` (opening a file can
+never run code), checks every array's declared size against the bytes actually stored before
+allocating it (a 100-byte file cannot ask for 40 GB), and turns every way a file can be
+unreadable — empty, truncated, random bytes, a lone ``.npy`` — into one ``ValueError`` that
+names the file.
+"""
+import os
+import re
+import secrets
+import struct
+import zipfile
+import zlib
+
+import numpy as np
+
+__all__ = ["atomic_write", "read_npz", "remove_stale_temporaries"]
+
+
+def _temp_pattern(name):
+    """The regular expression of :func:`atomic_write`'s temporaries for target ``name``."""
+    return re.compile(rf"\.{re.escape(name)}\.(\d+)\.[0-9a-f]{{8}}\.tmp")
+
+
+def _process_gone(pid):
+    """True when no process ``pid`` exists (on this machine) any more."""
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)            # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError, OSError):
+        return False               # it exists (another user's), or we cannot tell: keep it
+    return False
+
+
+def remove_stale_temporaries(path):
+    """Delete temporaries of ``path`` left by a killed earlier :func:`atomic_write`.
+
+    Returns the list of removed paths. Only names matching ``.<name>.<pid>.<8 hex>.tmp`` whose
+    process no longer runs are removed; anything unreadable is left alone.
+    """
+    folder, name = os.path.split(os.path.abspath(os.fspath(path)))
+    pattern, removed = _temp_pattern(name), []
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return removed
+    for entry in entries:
+        match = pattern.fullmatch(entry)
+        if match and _process_gone(int(match.group(1))):
+            stale = os.path.join(folder, entry)
+            try:
+                os.unlink(stale)
+                removed.append(stale)
+            except OSError:
+                pass               # already gone, or not ours to remove
+    return removed
+
+
+def atomic_write(path, write, *, binary=True, fsync=True):
+    """Write ``path`` through a temporary file in its folder, then rename it over ``path``.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The target; its folder must exist.
+    write : callable
+        ``write(f)`` writes the content into the open file object ``f``.
+    binary : bool, default True
+        Open the temporary in ``"wb"`` (else ``"w"``, UTF-8 text).
+    fsync : bool, default True
+        Flush the content to the disk before the rename, so a power cut after it cannot leave
+        an empty target (worth it for checkpoints; small reports may skip it).
+
+    Notes
+    -----
+    The temporary is created with mode ``0o666`` and the umask applies, so the target ends up
+    with the permissions ``open(path, "w")`` would give it. Stale temporaries of the same
+    target from a killed earlier run are removed first (:func:`remove_stale_temporaries`).
+    """
+    path = os.fspath(path)
+    folder, name = os.path.split(os.path.abspath(path))
+    remove_stale_temporaries(path)
+    tmp = os.path.join(folder, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with (os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8")) as f:
+            write(f)
+            f.flush()
+            if fsync:
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:  # KeyboardInterrupt too: never leave the temporary behind
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+# ---- reading -------------------------------------------------------------------------------
+
+def _member_header(fp):
+    """``(shape, dtype)`` from the header of one ``.npy`` member, without reading its data."""
+    version = np.lib.format.read_magic(fp)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(fp)
+    elif version == (2, 0):
+        shape, _, dtype = np.lib.format.read_array_header_2_0(fp)
+    else:
+        raise ValueError(f"unsupported .npy format version {version}")
+    return shape, dtype
+
+
+def read_npz(path, where, hint=""):
+    """All arrays of an ``.npz`` file as a dict, or one clear ``ValueError`` naming the file.
+
+    Parameters
+    ----------
+    path : str or PathLike
+    where : str
+        Who reads, to start the message (e.g. ``"load"``, ``"DEC.fit(resume)"``).
+    hint : str
+        Appended to the message: what the user can do (e.g. start without ``--resume``).
+
+    Raises
+    ------
+    FileNotFoundError
+        The file does not exist (left as it is: the caller knows what was expected there).
+    ValueError
+        Anything else that keeps the file from being read as arrays: empty, truncated, not a
+        zip archive, a lone ``.npy``, pickled objects, an array larger than the bytes stored.
+    """
+    shown = os.fspath(path)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(6)
+        if head == b"\x93NUMPY":
+            raise ValueError("it is a single .npy array, not an .npz archive")
+        data, on_disk = {}, os.path.getsize(path)
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                if not info.filename.endswith(".npy"):
+                    raise ValueError(f"member {info.filename!r} is not an .npy array")
+                with zf.open(info) as fp:
+                    shape, dtype = _member_header(fp)
+                if dtype.hasobject:
+                    raise ValueError(f"array {info.filename!r} holds Python objects "
+                                     "(pickle), which are never loaded")
+                # the bytes really there: a stored (uncompressed) member cannot hold more than
+                # the file, whatever its directory entry claims
+                stored = info.file_size if info.compress_type != zipfile.ZIP_STORED \
+                    else min(info.file_size, on_disk)
+                nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+                if nbytes > stored:
+                    raise ValueError(f"array {info.filename!r} declares shape {shape} "
+                                     f"({nbytes:,} bytes) but stores {stored:,}")
+                with zf.open(info) as fp:
+                    data[info.filename[:-4]] = np.lib.format.read_array(fp, allow_pickle=False)
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, EOFError, KeyError, RuntimeError, NotImplementedError,
+            struct.error, zlib.error, zipfile.BadZipFile, zipfile.LargeZipFile) as e:
+        detail = str(e) or type(e).__name__
+        raise ValueError(f"{where}: {shown!r} is not a readable checkpoint ({detail}); was it "
+                         f"truncated, or written by another program?{hint}") from e
+    return data
