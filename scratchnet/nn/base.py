@@ -11,8 +11,48 @@ clears them with ``zero_grad()`` before each step.
 
 Optimizers update ``Parameter.value`` *in place* and never rebind it, so anything holding a
 reference to the array (a model slice, a replica used by another thread) sees the update.
+
+Loading a saved model builds its layers from their configs and then overwrites every weight with
+the file's. Inside :func:`weights_deferred` the initialisers (:func:`glorot_uniform`,
+:func:`zeros`) return read-only placeholders that take no memory, so the loader can compare the
+shapes a config asks for with the arrays the file holds *before* anything is allocated: a
+crafted config such as ``Dense(10**6, 10**5)`` over a tiny file must fail with a message, not
+try to allocate 400 GB.
 """
+import threading
+from contextlib import contextmanager
+
 import numpy as np
+
+_deferred = threading.local()   # per thread: another thread training meanwhile is unaffected
+
+
+@contextmanager
+def weights_deferred():
+    """Build layers whose parameters are zero-memory placeholders of the right shape and dtype.
+
+    Inside the block, :func:`glorot_uniform` and :func:`zeros` return
+    ``np.broadcast_to(0, shape)`` (one element, read-only) and a :class:`Parameter` built on one
+    shares it as its ``grad``. The caller must give every such parameter a real ``value`` and
+    ``grad`` before the layer is used (``load_checkpoint`` does, after checking the shapes).
+    """
+    before = getattr(_deferred, "on", False)
+    _deferred.on = True
+    try:
+        yield
+    finally:
+        _deferred.on = before
+
+
+def _placeholder(shape, dtype):
+    return np.broadcast_to(np.zeros((), dtype=dtype), shape)
+
+
+def zeros(shape, dtype=np.float32):
+    """``np.zeros(shape, dtype)``, or a placeholder inside :func:`weights_deferred` (biases)."""
+    if getattr(_deferred, "on", False):
+        return _placeholder(shape, dtype)
+    return np.zeros(shape, dtype=dtype)
 
 
 class Parameter:
@@ -35,7 +75,8 @@ class Parameter:
         if not isinstance(value, np.ndarray):
             raise TypeError(f"Parameter: expected an ndarray, got {type(value).__name__}")
         self.value = value
-        self.grad = np.zeros_like(value)
+        # a placeholder (see weights_deferred) gets no gradient memory either
+        self.grad = value if getattr(_deferred, "on", False) else np.zeros_like(value)
 
     @property
     def shape(self):
@@ -162,5 +203,7 @@ def glorot_uniform(shape, fan_in, fan_out, rng, dtype=np.float32):
 
     For a convolution, fan_in = C_in·kh·kw and fan_out = C_out·kh·kw (Glorot & Bengio 2010).
     """
+    if getattr(_deferred, "on", False):
+        return _placeholder(shape, dtype)   # the loader overwrites it: draw nothing
     limit = np.sqrt(6.0 / (fan_in + fan_out))
     return rng.uniform(-limit, limit, size=shape).astype(dtype)

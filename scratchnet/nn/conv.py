@@ -14,7 +14,7 @@ References
 import numpy as np
 
 from . import functional as F
-from .base import Layer, Parameter, as_rng, check_input, glorot_uniform
+from .base import Layer, Parameter, as_rng, check_input, glorot_uniform, zeros
 from .functional.padding import check_padding, conv_output_size, conv_transpose_output_size
 
 
@@ -50,7 +50,7 @@ class _ConvBase(Layer):
         rng = as_rng(random_state)
         self.W = Parameter(glorot_uniform(w_shape(kh, kw), self.in_channels * kh * kw,
                                           self.out_channels * kh * kw, rng, self.dtype))
-        self.b = Parameter(np.zeros(n_bias, dtype=self.dtype))
+        self.b = Parameter(zeros(n_bias, dtype=self.dtype))
         self._x = None
         self._work = {}  # the Numba kernels' work buffers, reused from batch to batch
 

@@ -1,7 +1,7 @@
 r"""The fully connected layer, :math:`Y = X W + b`."""
 import numpy as np
 
-from .base import Layer, Parameter, as_rng, check_input, glorot_uniform
+from .base import Layer, Parameter, as_rng, check_input, glorot_uniform, zeros
 
 
 class Dense(Layer):
@@ -52,7 +52,7 @@ class Dense(Layer):
         rng = as_rng(random_state)
         self.W = Parameter(glorot_uniform((self.in_features, self.out_features),
                                           self.in_features, self.out_features, rng, dtype))
-        self.b = Parameter(np.zeros(self.out_features, dtype=dtype))
+        self.b = Parameter(zeros(self.out_features, dtype=dtype))
         self._x = None
 
     def forward(self, x):
