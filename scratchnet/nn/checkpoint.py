@@ -16,7 +16,16 @@ key                             content
 ==============================  ==============================================================
 
 Files are written to a temporary file in the target's folder, flushed, and ``os.replace``-d over
-the target: an interruption (even ``KeyboardInterrupt``) leaves the previous complete file.
+the target (:func:`scratchnet._io.atomic_write`): an interruption (even ``KeyboardInterrupt``)
+leaves the previous complete file, and the next save removes a temporary a kill left behind.
+Weights that are NaN or inf are never saved: a diverged run cannot overwrite a good checkpoint.
+
+Loading checks before it allocates: every layer is first built with placeholder weights
+(:func:`scratchnet.nn.base.weights_deferred`) and each weight's shape is compared with the
+array the file holds; only then are the file's arrays installed. A crafted config asking for a
+``Dense(10**6, 10**5)`` over a small file is refused with a message naming the file and the
+layer, instead of trying to allocate 400 GB. An unreadable file (empty, truncated, random
+bytes) is one ``ValueError`` naming it (:func:`scratchnet._io.read_npz`).
 
 Resuming, with the same data, loss and ``epochs``:
 
@@ -35,12 +44,11 @@ larger ``steps`` is not the same as one longer run; see :meth:`Sequential.fit`.
 import importlib
 import json
 import os
-import tempfile
-import zipfile
 
 import numpy as np
 
-from .base import Layer
+from .._io import atomic_write, read_npz
+from .base import Layer, weights_deferred
 
 __all__ = ["History", "Callback", "ModelCheckpoint", "save_model", "load_model",
            "load_checkpoint"]
@@ -121,28 +129,29 @@ class ModelCheckpoint(Callback):
 # ---- writing -------------------------------------------------------------------------------
 
 def _atomic_savez(path, arrays):
-    """``np.savez`` into a temporary file beside ``path``, then ``os.replace`` it over ``path``."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it 0600
-        os.replace(tmp, path)
-    except BaseException:  # KeyboardInterrupt too: never leave the temporary behind
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    """``np.savez`` into a temporary file beside ``path``, then ``os.replace`` it over ``path``
+    (see :func:`scratchnet._io.atomic_write`: usual permissions, no temporary left behind)."""
+    atomic_write(path, lambda f: np.savez(f, **arrays))
+
+
+def check_finite_weights(where, named):
+    """Refuse to save NaN/inf weights: a diverged model must never overwrite a good file.
+
+    ``named`` is ``[(name, Parameter)]``. One pass over the weights, small beside an epoch.
+    """
+    bad = [name for name, p in named if not np.isfinite(p.value).all()]
+    if bad:
+        raise ValueError(f"{where}: refusing to save non-finite (NaN/inf) weights in {bad[:5]}; "
+                         "training diverged, so lower the learning rate and train again")
 
 
 def save_model(model, path, optimizer=None, state=None):
-    """Write ``model`` (a Sequential), optionally ``optimizer`` and a JSON-able ``state``."""
+    """Write ``model`` (a Sequential), optionally ``optimizer`` and a JSON-able ``state``.
+
+    Raises ``ValueError`` (and writes nothing) when a weight is NaN or inf.
+    """
     named = model.named_parameters()
+    check_finite_weights("save", named)
     meta = {"format": _FORMAT, "version": _VERSION, "state": state, "optimizer": None,
             "layers": [{"class": layer.name, "config": layer.get_config()}
                        for layer in model.layers]}
@@ -165,20 +174,12 @@ def save_model(model, path, optimizer=None, state=None):
 
 # ---- reading -------------------------------------------------------------------------------
 
+_RESUME_HINT = (" To resume a run from it, start over without --resume instead (or delete "
+                "the file).")
+
+
 def _read(path):
-    where = f"load: expected a scratchnet .npz file at {os.fspath(path)!r}"
-    try:
-        f = np.load(path, allow_pickle=False)
-        if not isinstance(f, np.lib.npyio.NpzFile):
-            raise ValueError(f"{where}, got a single .npy array")
-        with f:
-            data = {k: f[k] for k in f.files}
-    except FileNotFoundError:
-        raise
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as e:
-        if str(e).startswith(where):
-            raise
-        raise ValueError(f"{where}, but it cannot be read ({type(e).__name__}: {e})") from e
+    data = read_npz(path, "load", _RESUME_HINT)
     if _META not in data:
         raise ValueError(f"load: {os.fspath(path)!r} is an .npz file but not a scratchnet model: "
                          f"expected key {_META!r}, got keys {sorted(data)[:8]}")
@@ -228,28 +229,37 @@ def load_checkpoint(path):
     Raises
     ------
     ValueError
-        A corrupt or foreign file, an unknown layer class, a missing, extra or mis-shaped
-        weight — naming what was expected and what came.
+        An unreadable (empty, truncated, foreign) file, an unknown layer class, a missing,
+        extra or mis-shaped weight — naming the file, the layer, what was expected and what
+        came. Shapes are checked before any weight is allocated.
     """
     from .model import Sequential  # here, not at the top: model imports this module
     from .optim import Optimizer
 
     meta, data = _read(path)
+    shown = os.fspath(path)
     layer_classes = _exported(Layer)
-    model = Sequential([_build("layer", layer_classes, spec) for spec in meta["layers"]])
+    with weights_deferred():   # placeholders: nothing is allocated before the shapes agree
+        model = Sequential([_build("layer", layer_classes, spec) for spec in meta["layers"]])
     named = model.named_parameters()
     for name, p in named:
-        arr = data.pop(f"param.{name}", None)
+        where = (f"load: {shown!r}, layer {name.split('.')[0]} "
+                 f"({model.layers[int(name.split('.')[0])].name}), weight 'param.{name}'")
+        arr = data.get(f"param.{name}")
         if arr is None:
-            raise ValueError(f"load: missing weight 'param.{name}' (expected shape {p.shape})")
+            raise ValueError(f"{where}: missing (expected shape {p.shape})")
         if arr.shape != p.shape:
-            raise ValueError(f"load: weight 'param.{name}' expected shape {p.shape}, "
-                             f"got {arr.shape}")
-        np.copyto(p.value, arr, casting="same_kind")
+            raise ValueError(f"{where}: the layer's config expects shape {p.shape}, the file "
+                             f"holds {arr.shape}")
+        if not np.can_cast(arr.dtype, p.dtype, "same_kind"):
+            raise ValueError(f"{where}: expected a {p.dtype} array, got {arr.dtype}")
+    for name, p in named:       # every shape agrees: install the file's arrays
+        p.value = np.require(data.pop(f"param.{name}"), dtype=p.dtype, requirements="CWA")
+        p.grad = np.zeros_like(p.value)
     extra = sorted(k for k in data if k.startswith("param."))
     if extra:
-        raise ValueError(f"load: unexpected weights {extra[:5]} for the architecture "
-                         f"(expected only {[f'param.{n}' for n, _ in named][:5]}...)")
+        raise ValueError(f"load: unexpected weights {extra[:5]} in {shown!r} for the "
+                         f"architecture (expected only {[f'param.{n}' for n, _ in named][:5]}...)")
 
     optimizer, spec = None, meta.get("optimizer")
     if spec is not None:
