@@ -117,7 +117,8 @@ class BCELoss(Loss):
     inside the clip range and 0 outside it (the derivative of the clip). Keras's
     ``"binary_crossentropy"`` on (N, H, W, C) images averages the last axis and then the rest,
     which for equal row lengths is this mean over all elements. Targets may be soft (any value
-    in [0, 1], e.g. pixel intensities).
+    in [0, 1], e.g. pixel intensities); a target outside [0, 1] raises ``ValueError``, since
+    the loss then has no lower bound (images left in 0..255 trained "fine" to a loss of -1479).
 
     Examples
     --------
@@ -145,6 +146,14 @@ class BCELoss(Loss):
 
     def forward(self, pred, target):
         target = self._check(pred, target)
+        # Outside [0, 1] the loss is unbounded below (255-valued pixels gave -1479) and
+        # training "succeeds" towards nonsense. Two reductions over the batch, small beside the
+        # eight passes below; every caller (fit, evaluate, the threads' copies, IDEC) comes here.
+        lo, hi = float(target.min()), float(target.max())
+        if not (lo >= 0.0 and hi <= 1.0):       # written so that NaN fails too
+            raise ValueError(f"BCELoss: expected targets in [0, 1], got values from {lo:g} to "
+                             f"{hi:g}; scale the images to [0, 1] first (e.g. divide 0..255 "
+                             "pixels by 255)")
         pc, log_p, work = self._buffers(pred)
         np.clip(pred, self.eps, 1 - self.eps, out=pc)
         np.log(pc, out=log_p)
