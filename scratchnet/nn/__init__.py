@@ -9,5 +9,5 @@ from .pooling import MaxPool2D, UpSampling2D
 from .normalize import L2Normalize
 from .optim import SGD, Adadelta, Adam, Optimizer
 from .checkpoint import Callback, History, ModelCheckpoint, load_checkpoint, load_model
-from .model import Sequential
+from .model import Sequential, TrainingDivergedError
 from .schedules import LearningRateScheduler, cosine_decay

@@ -22,6 +22,7 @@ thread ``t`` scales its upstream gradient by :math:`n_t / N` and the summed grad
 of the whole batch, up to float rounding.
 """
 import copy
+import math
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -142,13 +143,18 @@ class ParallelStep:
         return value
 
     def step(self, xb, yb, loss, optimizer):
-        """Train on one batch; returns the batch's loss (as the serial step would)."""
+        """Train on one batch; returns the batch's loss (as the serial step would).
+
+        When that loss is NaN or infinite the optimizer step is skipped: the weights stay those
+        of the last good step, and the caller (``Sequential.fit``) stops with an error.
+        """
         N = len(xb)
         k = max(1, min(self.n_threads, N // self.min_per_thread))
         self.model.zero_grad()
         if k == 1:
             value = self._run(self.model.layers, loss, xb, yb, 1.0)
-            optimizer.step()
+            if math.isfinite(value):   # a NaN/inf loss must not reach the weights; fit raises
+                optimizer.step()
             return value
         self._sync(k)
         bounds = [N * t // k for t in range(k + 1)]
@@ -168,5 +174,7 @@ class ParallelStep:
         for pairs in self._pairs[:k - 1]:
             for p, q in pairs:
                 p.grad += q.grad
-        optimizer.step()
-        return float(sum(v * (bounds[t + 1] - bounds[t]) for t, v in enumerate(values)) / N)
+        value = float(sum(v * (bounds[t + 1] - bounds[t]) for t, v in enumerate(values)) / N)
+        if math.isfinite(value):       # a NaN/inf loss must not reach the weights; fit raises
+            optimizer.step()
+        return value

@@ -28,7 +28,27 @@ from .checkpoint import (Callback, History, ModelCheckpoint, load_checkpoint, lo
 from .losses import BCELoss, KLDivLoss, MSELoss
 
 __all__ = ["Sequential", "History", "Callback", "ModelCheckpoint", "load_model",
-           "load_checkpoint"]
+           "load_checkpoint", "TrainingDivergedError"]
+
+
+class TrainingDivergedError(ValueError):
+    """The training loss became NaN or infinite: the learning rate is too large for the model.
+
+    Once a step overflows, every later weight is NaN and nothing recovers, so ``fit`` stops at
+    the first non-finite batch loss (before that batch's update and before any epoch-end
+    checkpoint) instead of carrying NaN weights into the saved model and the clustering. A
+    ``ValueError`` so that code catching bad settings catches it too.
+    """
+
+
+def diverged(where, value, epoch, step, optimizer):
+    """The :class:`TrainingDivergedError` for a loss ``value`` at (1-based) ``epoch``/``step``."""
+    lr = getattr(optimizer, "lr", None)
+    lr = f" (lr={lr:g})" if isinstance(lr, (int, float)) else ""
+    at = f"epoch {epoch}, step {step}" if epoch is not None else f"step {step}"
+    return TrainingDivergedError(
+        f"{where}: the loss became {value} at {at}: training diverged, so it stopped there "
+        f"without updating or saving the weights; lower the learning rate{lr} and train again")
 
 _LOSSES = {"mse": MSELoss, "mean_squared_error": MSELoss, "bce": BCELoss,
            "binary_crossentropy": BCELoss, "kld": KLDivLoss, "kl_divergence": KLDivLoss}
@@ -78,14 +98,24 @@ def _as_seed(random_state):
                      f"got {random_state!r}")
 
 
-def _check_length(epochs, steps, n_batches):
+def _positive_int(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
+
+
+def _check_length(epochs, steps, n_batches, initial_epoch=0):
     """The index of the last epoch + 1 that ``fit`` runs, from ``epochs`` or ``steps``."""
+    if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, (int, np.integer)) \
+            or initial_epoch < 0:
+        raise ValueError(f"fit: initial_epoch must be a non-negative int, got {initial_epoch!r}")
+    if epochs is not None and not _positive_int(epochs):
+        # 0 or -1 would train nothing and return as if all went well
+        raise ValueError(f"fit: epochs must be a positive int, got {epochs!r}")
     if steps is None:
-        return 1 if epochs is None else epochs
+        return 1 if epochs is None else int(epochs)
     if epochs is not None:
         raise ValueError(f"fit: give epochs or steps, not both (got epochs={epochs!r}, "
                          f"steps={steps!r})")
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+    if not _positive_int(steps):
         raise ValueError(f"fit: steps must be a positive int, got {steps!r}")
     return math.ceil(int(steps) / n_batches)
 
@@ -277,7 +307,12 @@ class Sequential:
         Raises
         ------
         ValueError
-            Bad data, batch size or ``steps``, or both ``epochs`` and ``steps`` given.
+            Bad data, batch size, ``epochs`` or ``steps``, or both ``epochs`` and ``steps``
+            given.
+        TrainingDivergedError
+            A batch loss was NaN or infinite (a ``ValueError``), naming the epoch, the step and
+            the learning rate. The update of that batch is skipped and no callback runs for the
+            epoch, so a :class:`ModelCheckpoint` keeps the last good epoch.
 
         Notes
         -----
@@ -295,7 +330,7 @@ class Sequential:
         if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"fit: batch_size must be a positive int, got {batch_size!r}")
         n_batches = math.ceil(len(X) / batch_size)
-        epochs = _check_length(epochs, steps, n_batches)
+        epochs = _check_length(epochs, steps, n_batches, initial_epoch)
         seed = _as_seed(random_state)
         history = History() if history is None else history
         for cb in callbacks:
@@ -323,7 +358,11 @@ class Sequential:
                     xb, yb = self._cast(X[idx]), self._cast(Y[idx])
                     if corrupt is not None:
                         xb = self._cast(corrupt(xb, noise_rng))
-                    total += self._train_batch(xb, yb, loss, optimizer) * len(xb)
+                    value = self._train_batch(xb, yb, loss, optimizer)
+                    if not math.isfinite(value):  # one scalar per batch: a free check
+                        raise diverged("fit", value, epoch + 1, epoch * n_batches + b + 1,
+                                       optimizer)
+                    total += value * len(xb)
                     seen += len(xb)
                     bar.update()
                     bar.set_postfix(loss=f"{total / seen:.4g}", refresh=False)
@@ -346,6 +385,7 @@ class Sequential:
 
         Runs on every core by splitting the batch across threads and summing the gradients
         (:class:`scratchnet.nn._parallel.ParallelStep`); on one core it is the plain serial step.
+        A non-finite loss skips the optimizer step (``fit`` then raises).
         """
         if getattr(self, "_parallel_step", None) is None:
             self._parallel_step = ParallelStep(self)
