@@ -14,7 +14,6 @@ not comparable in absolute terms; the external ones are, since they only see lab
 import json
 import os
 import sys
-import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from . import datasets
+from ._io import atomic_write
 from .cluster import KMeans
 from .metrics import (adjusted_rand_score, clustering_accuracy, dunn_index,
                       normalized_mutual_info_score, purity_score, silhouette_score)
@@ -144,18 +144,15 @@ def aggregate(runs):
 
 
 def write_json(path, obj):
-    """Write ``obj`` as indented JSON, atomically (temporary file, then rename)."""
+    """Write ``obj`` as indented JSON, atomically (temporary file, then rename).
+
+    The folder is created if needed; the file gets the usual permissions (the umask's, like
+    the figures beside it) and a kill mid-write leaves no temporary behind for long
+    (:func:`scratchnet._io.atomic_write`).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=2, default=_jsonable)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    atomic_write(path, lambda f: json.dump(obj, f, indent=2, default=_jsonable), binary=False)
 
 
 def _jsonable(v):
