@@ -20,6 +20,14 @@ LOSSES = {"bce": BCELoss, "mse": MSELoss}
 OPTIMIZERS = {"adam": Adam, "adadelta": Adadelta, "sgd": SGD}
 
 
+def _check_batch_size(where, batch_size):
+    """A positive int, or ``ValueError``: 0 used to fall back silently to the default 64."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+            or batch_size < 1:
+        raise ValueError(f"{where}: batch_size must be a positive int, got {batch_size!r}")
+    return int(batch_size)
+
+
 def masking_noise(rate):
     """``corrupt(xb, rng)`` for :meth:`Sequential.fit`: zero each value with probability
     ``rate`` (a fresh mask per batch; the caller's batch is not modified)."""
@@ -67,7 +75,7 @@ class Autoencoder:
         self.loss = loss
         self.optimizer = optimizer
         self.optimizer_kwargs = dict(optimizer_kwargs or {})
-        self.batch_size = int(batch_size)
+        self.batch_size = _check_batch_size("Autoencoder", batch_size)
         self.model = Sequential(list(encoder) + list(decoder))
         self.optimizer_ = None
         self.history_ = {"loss": [], "val_loss": []}
@@ -82,7 +90,10 @@ class Autoencoder:
         ----------
         X : ndarray (N, *input_shape), float32 in [0, 1] for the BCE loss
         epochs : int, default 10
-            Index of the last epoch, as in Keras (with ``initial_epoch`` for resuming).
+            Index of the last epoch, as in Keras (with ``initial_epoch`` for resuming); a
+            positive int.
+        batch_size : int, optional
+            A positive int; ``None`` uses the ``batch_size`` given to the constructor.
         validation_data : ndarray or None
             Held-out images whose reconstruction loss is reported as ``val_loss``.
         optimizer : optimizer or None
@@ -102,8 +113,18 @@ class Autoencoder:
         Returns
         -------
         history : History of this call (``history.history["loss"]`` etc.)
+
+        Raises
+        ------
+        ValueError
+            A bad shape, ``batch_size``, ``epochs``, ``steps`` or ``noise``; with the BCE loss,
+            images outside [0, 1] (scale them, e.g. divide by 255).
+        scratchnet.nn.TrainingDivergedError
+            The loss became NaN or infinite (a ``ValueError``): lower the learning rate.
         """
         self._check(X, "fit")
+        batch_size = (self.batch_size if batch_size is None
+                      else _check_batch_size("Autoencoder.fit", batch_size))
         if not 0 <= noise < 1:
             raise ValueError(f"Autoencoder.fit: expected 0 <= noise < 1, got {noise!r}")
         if optimizer is not None:
@@ -119,7 +140,7 @@ class Autoencoder:
             epochs = 10
         history = self.model.fit(
             X, X, loss=LOSSES[self.loss](), optimizer=self.optimizer_, epochs=epochs,
-            steps=steps, batch_size=batch_size or self.batch_size, validation_data=val,
+            steps=steps, batch_size=batch_size, validation_data=val,
             random_state=random_state, callbacks=callbacks, verbose=verbose,
             initial_epoch=initial_epoch, corrupt=masking_noise(noise) if noise else None)
         for key in ("loss", "val_loss"):
@@ -180,14 +201,21 @@ class Autoencoder:
         from ..nn import load_checkpoint
         model, optimizer, state = load_checkpoint(path)
         meta = state.get("autoencoder")
-        if meta is None:
+        if not isinstance(meta, dict):
             raise ValueError(f"Autoencoder.load: {path} holds a model but no autoencoder "
                              "metadata (expected a file written by Autoencoder.save)")
-        k = int(meta["n_encoder_layers"])
         layers = list(model)
-        ae = cls(Sequential(layers[:k]), Sequential(layers[k:]), meta["input_shape"],
-                 loss=meta["loss"], optimizer=meta["optimizer"],
-                 optimizer_kwargs=meta["optimizer_kwargs"], batch_size=meta["batch_size"])
+        try:
+            k = int(meta["n_encoder_layers"])
+            if not 0 <= k <= len(layers):
+                raise ValueError(f"n_encoder_layers={k} for {len(layers)} layers")
+            ae = cls(Sequential(layers[:k]), Sequential(layers[k:]), meta["input_shape"],
+                     loss=meta["loss"], optimizer=meta["optimizer"],
+                     optimizer_kwargs=meta["optimizer_kwargs"], batch_size=meta["batch_size"])
+        except (KeyError, TypeError, ValueError) as e:
+            raise ValueError(f"Autoencoder.load: the autoencoder metadata in {path} is corrupt "
+                             f"({type(e).__name__}: {e}); expected a file written by "
+                             "Autoencoder.save") from e
         ae.model = model
         ae.optimizer_ = optimizer
         ae.history_ = meta.get("history", ae.history_)
