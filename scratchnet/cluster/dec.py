@@ -30,10 +30,12 @@ import os
 import numpy as np
 from tqdm.auto import tqdm
 
+from .._io import atomic_write, read_npz
 from ..base import BaseEstimator
 from ..nn.base import Layer, Parameter, check_input
-from ..nn.checkpoint import _atomic_savez
+from ..nn.checkpoint import check_finite_weights
 from ..nn.losses import BCELoss, KLDivLoss, MSELoss
+from ..nn.model import diverged
 from ..nn.optim import SGD, Adam, Optimizer
 from .kmeans import KMeans
 
@@ -372,7 +374,12 @@ class DEC(BaseEstimator):
             if b == 0 or it == start:           # a new pass (or a resumed one): its order
                 order = np.random.default_rng([self._seed, epoch]).permutation(n)
             idx = order[b * self.batch_size:(b + 1) * self.batch_size]
-            sums += self._train_step(X[idx], p[idx])
+            losses = self._train_step(X[idx], p[idx])
+            if not np.isfinite(losses).all():   # stop before a NaN reaches a checkpoint
+                bar.close()
+                raise diverged("DEC.fit", losses[0] if not np.isfinite(losses[0]) else
+                               losses[1], epoch + 1, it + 1, self.optimizer_)
+            sums += losses
             count += 1
             bar.update()
         else:
@@ -383,7 +390,11 @@ class DEC(BaseEstimator):
         return self
 
     def _train_step(self, xb, pb):
-        r"""One batch: :math:`L_c = KL(P \| Q)` (+ :math:`\lambda L_r`), backward, update."""
+        r"""One batch: :math:`L_c = KL(P \| Q)` (+ :math:`\lambda L_r`), backward, update.
+
+        A NaN or infinite loss skips the update (``fit`` then raises
+        :class:`~scratchnet.nn.TrainingDivergedError`).
+        """
         self.optimizer_.zero_grad()
         xb = xb.astype(self._dtype, copy=False)
         z = self.encoder.forward(xb)
@@ -394,7 +405,8 @@ class DEC(BaseEstimator):
             lr = self._rec(self.decoder.forward(z), xb)
             gz = gz + self.decoder.backward(self.reconstruction_weight * self._rec.backward())
         self.encoder.backward(gz, input_grad=False)  # dL/dx of the data is never needed
-        self.optimizer_.step()
+        if np.isfinite(lc) and np.isfinite(lr):
+            self.optimizer_.step()
         return lc, lr
 
     # -- inference ----------------------------------------------------------------------------
@@ -422,7 +434,10 @@ class DEC(BaseEstimator):
         Keys: ``encoder.<i>`` and, for IDEC, ``decoder.<i>`` (weights in ``parameters()``
         order), ``mu``, ``optimizer.t`` and ``optimizer.<slot>.<i>`` (its ``state_dict()``),
         ``iteration``, ``seed``, ``target`` (P), ``labels`` and ``history.<key>``.
+        NaN or infinite weights are refused (``ValueError``): a diverged run never overwrites
+        a good checkpoint.
         """
+        check_finite_weights("DEC.save_checkpoint", self._owned() + [("mu", self.clustering_.mu)])
         arrays = {key: q.value for key, q in self._owned()}
         state = self.optimizer_.state_dict()
         arrays["optimizer.t"] = np.int64(state.pop("t"))
@@ -432,15 +447,23 @@ class DEC(BaseEstimator):
                        for k, v in self.history_.items()})
         arrays.update(mu=self.clustering_.mu.value, iteration=np.int64(iteration),
                       seed=np.array(str(self._seed)), target=p, labels=labels)
-        _atomic_savez(path, arrays)
+        atomic_write(path, lambda f: np.savez(f, **arrays))
 
     def _load(self, path, n):
-        """Restore what :meth:`save_checkpoint` wrote; returns (iteration, P, labels)."""
-        with np.load(path, allow_pickle=False) as f:
-            data = {k: f[k] for k in f.files}
-        if not {"mu", "target", "iteration", "optimizer.t"} <= set(data):
-            raise ValueError(f"DEC.fit(resume): {path} is not a DEC checkpoint (keys "
-                             f"{sorted(data)[:6]}...)")
+        """Restore what :meth:`save_checkpoint` wrote; returns (iteration, P, labels).
+
+        An unreadable file (empty, truncated, random bytes) or one that is not a DEC checkpoint
+        raises one ``ValueError`` naming it and saying how to start over.
+        """
+        hint = (" Start the run again without resuming (--resume on the command line), or "
+                "delete the file.")
+        data = read_npz(path, "DEC.fit(resume)", hint)
+        needed = {"mu", "target", "iteration", "optimizer.t", "seed", "labels",
+                  "history.iteration"}
+        if not needed <= set(data):
+            raise ValueError(f"DEC.fit(resume): {os.fspath(path)!r} is not a DEC checkpoint "
+                             f"(expected keys {sorted(needed)}, got {sorted(data)[:6]}...)."
+                             + hint)
         if data["target"].shape != (n, self.n_clusters):
             raise ValueError(f"DEC.fit(resume): checkpoint target expected shape "
                              f"{(n, self.n_clusters)}, got {data['target'].shape} (other data?)")
