@@ -1,4 +1,6 @@
 """DEC and IDEC: q and p, the clustering layer's gradient, training on blobs, errors, resume."""
+import re
+
 import numpy as np
 import pytest
 
@@ -283,6 +285,66 @@ def test_resume_with_another_architecture_is_refused(tmp_path):
     other = Sequential([Dense(20, 8, random_state=0), ReLU(), Dense(8, 3, random_state=1)])
     with pytest.raises(ValueError, match=r"encoder.0 expected shape \(20, 8\), got \(20, 16\)"):
         DEC(other, 4, verbose=False).fit(X, checkpoint=path, resume=True)
+
+
+@pytest.mark.parametrize("content", ["truncated", "empty", "random"])
+def test_resume_from_an_unreadable_checkpoint_names_it_and_says_how_to_start_over(tmp_path,
+                                                                                   content):
+    """Issue 14 R5: BadZipFile / EOFError tracebacks, and numpy's allow_pickle hint for random
+    bytes, become one ValueError naming the file."""
+    X, _ = _blobs(np.random.default_rng(8), n=200)
+    path = tmp_path / "dec.npz"
+    DEC(_encoder(0), 4, update_interval=5, max_iter=6, n_init=1, random_state=0,
+        verbose=False).fit(X, checkpoint=path)
+    raw = path.read_bytes()
+    path.write_bytes({"truncated": raw[:len(raw) // 2], "empty": b"",
+                      "random": np.random.default_rng(1).bytes(600)}[content])
+    with pytest.raises(ValueError) as info:
+        DEC(_encoder(0), 4, verbose=False).fit(X, checkpoint=path, resume=True)
+    message = str(info.value)
+    assert message.startswith(f"DEC.fit(resume): {str(path)!r} is not a readable checkpoint (")
+    assert "truncated, or written by another program?" in message
+    assert "without resuming (--resume on the command line), or delete the file" in message
+    assert "allow_pickle" not in message
+
+
+def test_a_foreign_npz_is_not_taken_for_a_dec_checkpoint(tmp_path):
+    X, _ = _blobs(np.random.default_rng(8), n=200)
+    path = tmp_path / "dec.npz"
+    np.savez(path, mu=np.zeros((4, 3)))
+    with pytest.raises(ValueError, match=r"is not a DEC checkpoint \(expected keys .*\).* "
+                                         r"delete the file"):
+        DEC(_encoder(0), 4, verbose=False).fit(X, checkpoint=path, resume=True)
+
+
+def test_dec_at_a_huge_learning_rate_stops_before_saving_nan_weights(tmp_path):
+    """Issue 14 R7: NaN weights used to be kept (and checkpointed) until K-means failed."""
+    from scratchnet.nn import SGD, TrainingDivergedError
+    X, _ = _blobs(np.random.default_rng(8), n=200)
+    path = tmp_path / "dec.npz"
+    dec = DEC(_encoder(0), 4, update_interval=3, max_iter=200, tol=0.0, n_init=1,
+              random_state=0, verbose=False, optimizer=lambda ps: SGD(ps, lr=1e12))
+    with pytest.warns(RuntimeWarning), pytest.raises(TrainingDivergedError) as info:
+        dec.fit(X, checkpoint=path)
+    assert isinstance(info.value, ValueError)
+    assert str(info.value).startswith("DEC.fit: the loss became ")
+    assert re.search(r" at epoch \d+, step \d+: training diverged", str(info.value))
+    assert "lower the learning rate (lr=1e+12)" in str(info.value)
+    with np.load(path) as f:          # the last checkpoint holds finite weights only
+        assert all(np.isfinite(f[k]).all() for k in f.files if k.startswith(("encoder.", "mu")))
+
+
+def test_dec_checkpoint_refuses_non_finite_weights(tmp_path):
+    X, _ = _blobs(np.random.default_rng(8), n=200)
+    path = tmp_path / "dec.npz"
+    dec = DEC(_encoder(0), 4, update_interval=5, max_iter=6, n_init=1, random_state=0,
+              verbose=False).fit(X, checkpoint=path)
+    before = path.read_bytes()
+    dec.clustering_.mu.value[0, 0] = np.inf
+    with pytest.raises(ValueError, match=r"DEC.save_checkpoint: refusing to save non-finite "
+                                         r"\(NaN/inf\) weights in \['mu'\]"):
+        dec.save_checkpoint(path, 6, np.full((200, 4), 0.25), dec.labels_)
+    assert path.read_bytes() == before
 
 
 def test_dec_with_a_convolutional_encoder_ending_in_flatten():
