@@ -17,7 +17,8 @@ Three details a hand-rolled version tends to miss:
   nothing would ever remove it. The temporary's name is ``.<target name>.<pid>.<8 hex>.tmp``;
   the next write of the same target removes such files whose process is gone. The pattern is
   matched exactly (the target's own name, a number, 8 hex digits), so no other file is touched,
-  and the check that the process is gone keeps a concurrent writer's temporary alive.
+  and the check that the process is gone keeps a concurrent writer's temporary alive. Earlier
+  versions' ``mkstemp`` leftovers (``.<target name>.<8 chars>.tmp``) go once an hour old.
 * **interruptions** — any failure, ``KeyboardInterrupt`` included, removes the temporary
   before the exception goes on.
 
@@ -31,6 +32,7 @@ import os
 import re
 import secrets
 import struct
+import time
 import zipfile
 import zlib
 
@@ -42,6 +44,16 @@ __all__ = ["atomic_write", "read_npz", "remove_stale_temporaries"]
 def _temp_pattern(name):
     """The regular expression of :func:`atomic_write`'s temporaries for target ``name``."""
     return re.compile(rf"\.{re.escape(name)}\.(\d+)\.[0-9a-f]{{8}}\.tmp")
+
+
+def _legacy_pattern(name):
+    """Earlier versions wrote through ``tempfile.mkstemp(prefix=".<name>.", suffix=".tmp")``:
+    8 characters from ``[a-z0-9_]``, no process id. Their leftovers are removed once untouched
+    for :data:`_LEGACY_AGE` seconds (a writer still running would have finished long before)."""
+    return re.compile(rf"\.{re.escape(name)}\.[a-z0-9_]{{8}}\.tmp")
+
+
+_LEGACY_AGE = 3600.0
 
 
 def _process_gone(pid):
@@ -61,23 +73,29 @@ def remove_stale_temporaries(path):
     """Delete temporaries of ``path`` left by a killed earlier :func:`atomic_write`.
 
     Returns the list of removed paths. Only names matching ``.<name>.<pid>.<8 hex>.tmp`` whose
-    process no longer runs are removed; anything unreadable is left alone.
+    process no longer runs, and earlier versions' ``.<name>.<8 chars>.tmp`` untouched for an
+    hour, are removed; anything unreadable is left alone.
     """
     folder, name = os.path.split(os.path.abspath(os.fspath(path)))
-    pattern, removed = _temp_pattern(name), []
+    pattern, legacy, removed = _temp_pattern(name), _legacy_pattern(name), []
     try:
         entries = os.listdir(folder)
     except OSError:
         return removed
+    now = time.time()
     for entry in entries:
-        match = pattern.fullmatch(entry)
-        if match and _process_gone(int(match.group(1))):
-            stale = os.path.join(folder, entry)
-            try:
+        stale, match = os.path.join(folder, entry), pattern.fullmatch(entry)
+        try:
+            if match:
+                gone = _process_gone(int(match.group(1)))
+            else:
+                gone = bool(legacy.fullmatch(entry)) and \
+                    now - os.stat(stale).st_mtime > _LEGACY_AGE
+            if gone:
                 os.unlink(stale)
                 removed.append(stale)
-            except OSError:
-                pass               # already gone, or not ours to remove
+        except OSError:
+            pass                   # already gone, or not ours to remove
     return removed
 
 

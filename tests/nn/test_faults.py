@@ -153,6 +153,12 @@ def test_a_save_removes_its_targets_stale_temporaries_and_nothing_else(tmp_path)
             f".model.npz.{dead}.xyz.tmp", "model.npz.tmp", ".model.npz.notes"]
     for name in stale + kept:
         (tmp_path / name).write_bytes(b"partial")
+    # an earlier version's mkstemp leftovers: removed once untouched for an hour
+    old, recent = ".model.npz.k3_x9qzt.tmp", ".model.npz.a1b2c3d4.tmp"
+    for name in (old, recent):
+        (tmp_path / name).write_bytes(b"partial")
+    os.utime(tmp_path / old, (0, os.stat(tmp_path / old).st_mtime - 7200))
+    kept.append(recent)
     _ae().save(tmp_path / "model.npz")
     assert sorted(os.listdir(tmp_path)) == sorted(kept + ["model.npz"])
     assert remove_stale_temporaries(tmp_path / "model.npz") == []
