@@ -3,27 +3,43 @@ r"""Fetch a file once, verify it, and unpack archives without letting a member e
 The rules every download follows:
 
 * the bytes are streamed to a temporary file *in the destination folder*
-  (``.<name>.<random>.part``), hashed on the way;
+  (``.<name>.<pid>-<random>.part``), hashed on the way;
 * the transfer must deliver every byte the server announced (``Content-Length``), and the md5
   must equal the published value;
 * only then is the temporary file renamed to its final name (``os.replace`` is atomic within a
   file system), so a reader never sees a half-written or unverified file;
-* on any failure the temporary file is deleted and nothing is left behind.
+* on any failure the temporary file is deleted, and so is every folder the download created
+  that is still empty: a failed download leaves nothing behind. A run killed outright
+  (``kill -9``, power loss) cannot clean up, so the next download of the same file first
+  removes the ``.part`` files whose writer is gone (the process id in the name is not running);
+* files are created with mode ``0o666`` filtered by the umask (``-rw-r--r--`` usually), like
+  any file a program writes, not ``tempfile.mkstemp``'s private ``0o600``;
+* the md5 of every file placed is written to ``.scratchnet-md5`` beside it (``md5sum``'s
+  format: ``md5sum -c .scratchnet-md5`` checks the folder by hand). That record is how the
+  loaders later tell a file scratchnet downloaded and verified, which must still match, from a
+  file the user put there, which may legitimately differ (a subset, a recompressed copy).
 
 Archives are checked member by member *before* anything is extracted: absolute names, ``..``
 components, links and device files are refused (the "tar slip" attack, CVE-2007-4559).
 """
 import hashlib
 import os
+import secrets
 import shutil
 import tarfile
 import tempfile
+import time
+import urllib.error
 import urllib.request
 from pathlib import Path, PurePosixPath
 
 from tqdm.auto import tqdm
 
 _CHUNK = 1 << 16
+MD5_RECORD = ".scratchnet-md5"
+# A .part whose name carries no process id (an older scratchnet's) is taken as abandoned once
+# nothing has written to it for this long; a live download writes at least every `timeout`.
+_STALE_SECONDS = 3600
 
 
 def md5sum(path, chunk=1 << 20):
@@ -36,13 +52,94 @@ def md5sum(path, chunk=1 << 20):
 
 
 class ChecksumError(ValueError):
-    """A downloaded file's md5 is not the published one."""
+    """A file's md5 is not the published (or recorded) one."""
+
+
+def _create_part(dest):
+    """A new, empty ``.<name>.<pid>-<random>.part`` beside ``dest``: ``(fd, path)``.
+
+    ``os.open`` with ``0o666`` lets the kernel apply the umask, so the final file gets the
+    permissions any other written file would; ``O_EXCL`` makes the name ours alone.
+    """
+    tmp = dest.parent / f".{dest.name}.{os.getpid()}-{secrets.token_hex(6)}.part"
+    return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                   0o666), tmp
+
+
+def _writer_gone(part):
+    """True if the run that made ``part`` (``.<...>.<pid>-<random>[.part]``) is gone."""
+    name = part.name[:-len(".part")] if part.name.endswith(".part") else part.name
+    pid = name.rsplit(".", 1)[-1].split("-")[0]
+    if pid.isdigit() and os.name == "posix":
+        try:
+            os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
+        except ProcessLookupError:
+            return True
+        except OSError:  # exists, owned by someone else
+            return False
+        return False
+    try:
+        return time.time() - part.stat().st_mtime > _STALE_SECONDS
+    except OSError:
+        return False
+
+
+def remove_stale_parts(dest):
+    """Delete the ``.part`` files of ``dest`` left by downloads that were killed."""
+    dest = Path(dest)
+    if dest.parent.is_dir():
+        for part in dest.parent.glob(f".{dest.name}.*.part"):
+            if _writer_gone(part):
+                part.unlink(missing_ok=True)
+
+
+def missing_dirs(folder):
+    """The folders from ``folder`` up that do not exist yet, deepest first: what creating
+    ``folder`` would add, so that a failure can take exactly those away again."""
+    out, folder = [], Path(folder)
+    while not folder.exists() and folder != folder.parent:
+        out.append(folder)
+        folder = folder.parent
+    return out
+
+
+def remove_empty_dirs(dirs):
+    """``rmdir`` each folder (deepest first) that is still empty; others are left alone."""
+    for d in dirs:
+        try:
+            d.rmdir()
+        except OSError:  # not empty (someone else's file), or already gone
+            pass
+
+
+def record_md5(folder, digests):
+    """Add ``{name: md5}`` to ``folder``'s ``.scratchnet-md5`` (replaced atomically)."""
+    path = Path(folder) / MD5_RECORD
+    known = read_md5_record(folder)
+    known.update(digests)
+    fd, tmp = _create_part(path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.writelines(f"{md5}  {name}\n" for name, md5 in sorted(known.items()))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_md5_record(folder):
+    """``{name: md5}`` from ``folder``'s ``.scratchnet-md5`` (empty if there is none)."""
+    try:
+        lines = (Path(folder) / MD5_RECORD).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return {}
+    pairs = (line.split("  ", 1) for line in lines)
+    return {p[1]: p[0] for p in pairs if len(p) == 2 and len(p[0]) == 32}
 
 
 def _fetch(url, dest, md5, timeout, progress):
     """Download one URL to ``dest``; see :func:`download` for the guarantees."""
-    dest = Path(dest)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    fd, tmp = _create_part(dest)
     try:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
             length = resp.headers.get("Content-Length")
@@ -69,7 +166,17 @@ def _fetch(url, dest, md5, timeout, progress):
     return dest
 
 
-def download(urls, dest, md5, timeout=60.0, progress=True):
+def short_reason(exc):
+    """A few words on why a transfer failed: ``Connection refused``, not a URLError repr."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return f"HTTP {exc.code} {exc.reason}"
+    if isinstance(exc, urllib.error.URLError):
+        reason = exc.reason
+        return getattr(reason, "strerror", None) or str(reason)
+    return str(exc) or type(exc).__name__
+
+
+def download(urls, dest, md5, timeout=60.0, progress=True, record=True):
     r"""Download a file from the first mirror that delivers it intact.
 
     Parameters
@@ -77,13 +184,17 @@ def download(urls, dest, md5, timeout=60.0, progress=True):
     urls : sequence of str
         The same file on several mirrors, tried in order (``http(s)://`` or ``file://``).
     dest : str or Path
-        Final path; its folder is created if needed.
+        Final path; its folder is created if needed (and removed again if the download fails
+        and it is still empty).
     md5 : str
         The published md5 (hex). A mirror whose bytes do not match is skipped.
     timeout : float
         Seconds to wait for each network operation.
     progress : bool
         Show a tqdm progress bar.
+    record : bool
+        Add the file's md5 to ``.scratchnet-md5`` beside it, so that later loads can check the
+        file is still the one that was verified. False for an archive deleted after unpacking.
 
     Returns
     -------
@@ -94,21 +205,31 @@ def download(urls, dest, md5, timeout=60.0, progress=True):
     ------
     OSError
         If no mirror delivered the file intact (``ChecksumError`` if every failure was a
-        checksum mismatch); the message lists each URL and why it failed. No partial or
-        unverified file is left at ``dest`` or beside it.
+        checksum mismatch); the message lists each URL and why it failed, and the exception's
+        ``failures`` attribute holds the ``(url, exception)`` pairs. No partial or unverified
+        file, and no folder it created, is left behind.
     """
     dest = Path(dest)
+    created = missing_dirs(dest.parent)
     dest.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_parts(dest)
     errors = []
     for url in urls:
         try:
-            return _fetch(url, dest, md5, timeout, progress)
+            _fetch(url, dest, md5, timeout, progress)
         except Exception as exc:  # URLError, HTTPException, timeouts, ChecksumError: next mirror
             errors.append((url, exc))
+            continue
+        if record:
+            record_md5(dest.parent, {dest.name: md5})
+        return dest
+    remove_empty_dirs(created)
     lines = "\n".join(f"  {u}: {type(e).__name__}: {e}" for u, e in errors)
     cls = ChecksumError if errors and all(isinstance(e, ChecksumError) for _, e in errors) \
         else OSError
-    raise cls(f"could not download {dest.name}:\n{lines}")
+    err = cls(f"could not download {dest.name}:\n{lines}")
+    err.failures = errors
+    raise err
 
 
 def _check_member(member, root):
@@ -133,7 +254,8 @@ def safe_extract_tar(archive, dest):
     Every member is checked first; if any is unsafe nothing at all is extracted. Extraction
     goes to a temporary folder inside ``dest`` whose files are then moved into place (files of
     the same name are replaced, other files already there are kept), so an error while
-    extracting leaves no partial tree.
+    extracting leaves no partial tree; a staging folder left by a killed run (its process id,
+    in the name, is no longer running) is removed first.
 
     Raises
     ------
@@ -143,13 +265,16 @@ def safe_extract_tar(archive, dest):
     """
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
+    for old in dest.glob(".extract.*"):  # staging folders of runs that were killed
+        if old.is_dir() and _writer_gone(old):
+            shutil.rmtree(old, ignore_errors=True)
     root = dest.resolve()
     try:
         with tarfile.open(archive, "r:*") as tar:
             members = tar.getmembers()
             for m in members:
                 _check_member(m, root)
-            staging = Path(tempfile.mkdtemp(prefix=".extract.", dir=dest))
+            staging = Path(tempfile.mkdtemp(prefix=f".extract.{os.getpid()}-", dir=dest))
             try:
                 kwargs = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
                 tar.extractall(staging, members=members, **kwargs)

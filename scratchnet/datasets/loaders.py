@@ -6,14 +6,26 @@ or "all" (train then test, concatenated).
 Trust model
 -----------
 * A file this module **downloads** is verified against its publisher's md5 before it is given
-  its final name (see ``_download``). The md5s below are the published values (MNIST and
-  Fashion-MNIST as listed by their publishers and by torchvision's ``mnist.py``; CIFAR-10 from
+  its final name (see ``_download``), and its md5 is recorded beside it in ``.scratchnet-md5``.
+  The md5s below are the published values (MNIST and Fashion-MNIST as listed by their
+  publishers and by torchvision's ``mnist.py``; CIFAR-10 from
   https://www.cs.toronto.edu/~kriz/cifar.html).
-* A file **found on disk** is not hashed against those values, because legitimate copies
-  differ: Debian's ``dataset-fashion-mnist`` recompressed the ``.gz`` files (same images, other
-  md5), torchvision stores MNIST unzipped, and CIFAR-10 subsets hold fewer records. Instead its
-  *structure* is validated on every read: IDX magic, header against file size, labels in range,
-  equal image and label counts; CIFAR size a multiple of 3073 and labels in range.
+* Such a file, **found again later**, is hashed once per process (and again only if its size or
+  time stamp change) against that record, and a file in the download cache
+  ``~/.cache/scratchnet`` without a record against the published md5: a cached copy that was
+  corrupted, truncated, or replaced since it was verified is refused (``ChecksumError``), with
+  the advice to delete it so that it is downloaded again.
+* A file **the user put there** (no record, outside the cache: a ``data_dir``,
+  ``$SCRATCHNET_DATA``, Debian's folder) is *not* held to the published md5, because legitimate
+  copies differ: Debian's ``dataset-fashion-mnist`` recompressed the ``.gz`` files (same images,
+  other md5), torchvision stores MNIST unzipped, and subsets such as ``mnist-test-5k`` keep the
+  official names for fewer images. Its *structure* is validated on every read instead: IDX
+  magic, header against data length, labels in range, equal image and label counts; CIFAR size
+  a multiple of 3073 and labels in range.
+
+When the files are nowhere and cannot be downloaded, the loaders raise one
+``DatasetNotFoundError`` (a ``FileNotFoundError``) whose message says which files were looked
+for where, why the download failed, and what to do, without a chained traceback.
 
 The mirror lists and md5 tables are module-level so a user (or a test) can point them at another
 mirror, e.g. ``scratchnet.datasets.loaders.MNIST_MIRRORS[:] = ["https://my.mirror/mnist/"]``.
@@ -22,8 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ._download import ChecksumError, md5sum, missing_dirs, read_md5_record, record_md5
 from ._download import download as _download_file
-from ._download import safe_extract_tar
+from ._download import remove_empty_dirs, safe_extract_tar, short_reason
 from ._paths import ENV_VAR, default_cache_dir, download_root, search_dirs
 from .cifar import TEST_FILES, TRAIN_FILES, read_cifar_batches
 from .idx import load_idx_pair
@@ -58,6 +71,14 @@ _IDX_NAMES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
 _CIFAR_NAMES = {"train": TRAIN_FILES, "test": TEST_FILES}
 
 
+class DatasetNotFoundError(FileNotFoundError):
+    """A dataset's files are not where they were looked for and could not be downloaded.
+
+    A ``FileNotFoundError`` (so an ``OSError``), so code that already catches those, like the
+    command line, reports it as one line of advice rather than a traceback.
+    """
+
+
 def _parts(fn, split):
     if split == "all":
         return ("train", "test")
@@ -87,44 +108,120 @@ def _locate(dirs, names, resolve):
     return None
 
 
-def _where_msg(fn, what, files, dirs, put="them"):
-    """The 'not found' message: which files, their URLs and md5s, where to put them."""
-    lines = [f"{fn}: {what} not found. Needed files, their official URLs and md5s:"]
-    lines += [f"  {name}: {' or '.join(urls)} (md5 {md5})" for name, urls, md5 in files]
-    lines.append(f"Put {put} in one of these folders, searched in this order:")
-    lines += [f"  {d}" for d in dirs]
-    lines.append(f"(set {ENV_VAR} or pass data_dir= to choose another folder; default "
-                 f"download folder: {default_cache_dir()}), or call {fn}(..., download=True).")
+_VERIFIED = set()  # (path, size, mtime_ns, md5) already hashed in this process
+
+
+def _in_cache(path):
+    cache = default_cache_dir().resolve()
+    return cache in Path(path).resolve().parents
+
+
+def _check_downloaded(fn, path, published=None):
+    r"""Refuse a file scratchnet downloaded and verified that no longer has its md5.
+
+    The expected md5 is the one recorded in ``.scratchnet-md5`` when the file was downloaded,
+    or, for a file in the cache ``~/.cache/scratchnet`` (scratchnet's own folder) without a
+    record, the ``published`` one. Any other file is the user's and is left to the structural
+    checks (see the module's trust model). Each file is hashed once per process, and again
+    only if its size or modification time change.
+    """
+    expected = read_md5_record(path.parent).get(path.name)
+    if expected is None and published is not None and _in_cache(path):
+        expected = published
+    if expected is None:
+        return
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, expected)
+    if key in _VERIFIED:
+        return
+    got = md5sum(path)
+    if got != expected:
+        raise ChecksumError(
+            f"{fn}: {path} was downloaded and verified by scratchnet (md5 {expected}) but its "
+            f"md5 is now {got}: it was changed or damaged since. Delete it and it will be "
+            "downloaded again; if it is a copy of your own, keep it in a folder of your own and "
+            "pass that folder (--data-dir on the command line, data_dir= in Python)")
+    _VERIFIED.add(key)
+
+
+def _not_found(fn, what, looked_for, dirs, files, why, also=""):
+    r"""The message of a dataset that is not there: one summary line, then the details.
+
+    The first line says what is missing and why it could not be fetched; the second what to
+    do: pass the folder that holds the files (``--data-dir`` for the command line,
+    ``data_dir=`` in Python, since the reader may be using either) or get them from the
+    official URLs listed below it, with the folders searched.
+    """
+    lines = [f"{fn}: {what} not found: {why}.",
+             "What to do: pass the folder that holds the files (--data-dir DIR on the command "
+             f"line, data_dir=DIR in Python){also}, or download them from the official URLs "
+             "below.",
+             f"  files looked for: {', '.join(looked_for)}",
+             "  folders searched, in order:"]
+    lines += [f"    {d}" for d in dirs]
+    lines.append("  official files:")
+    lines += [f"    {' or '.join(urls)} (md5 {md5})" for _, urls, md5 in files]
+    lines.append(f"  without data_dir, the files are looked for in ${ENV_VAR}, then "
+                 f"{default_cache_dir()} (where downloads go)")
     return "\n".join(lines)
 
 
-def _fail(exc, message):
-    """Re-raise a download error with the full 'where to put the files' message."""
-    try:
-        new = type(exc)(f"{message}\nThe download failed:\n{exc}")
-    except TypeError:
-        new = OSError(f"{message}\nThe download failed:\n{exc}")
-    raise new from exc
+def _check_data_dir(fn, what, data_dir, looked_for, files):
+    """A ``data_dir`` that is not a folder is an error naming it, never a reason to look
+    elsewhere: a misspelled ``--data-dir`` must not quietly load another copy. Nor is a
+    download made into a folder that does not exist: it is more likely a typo than a wish."""
+    if data_dir is None:
+        return
+    folder = Path(data_dir).expanduser()
+    if not folder.is_dir():
+        state = "is not a folder" if folder.exists() else "does not exist (misspelled?)"
+        raise DatasetNotFoundError(_not_found(
+            fn, what, looked_for, [folder], files, f"data_dir {folder} {state}",
+            also="; create the folder first if the files should be downloaded into it"))
 
 
-def _load_idx_dataset(fn, split, data_dir, download_ok, mirrors, md5s, subfolders,
+def _download_failed(fn, exc, what, looked_for, dirs, files):
+    """Raise the one exception a failed download becomes (``from None``: the message already
+    holds the cause, and a second, chained traceback would only bury it)."""
+    failures = getattr(exc, "failures", None) or [(None, exc)]
+    reasons = {short_reason(e) for _, e in failures}
+    if len(reasons) == 1:  # offline: every mirror fails alike, say it once
+        url = failures[0][0]
+        why = (f"the download failed ({reasons.pop()}"
+               + (f": {url}" if url and len(failures) == 1 else
+                  f", at each of the {len(failures)} mirrors" if url else "") + ")")
+    else:
+        why = "the download failed (" + "; ".join(f"{u}: {short_reason(e)}"
+                                                  for u, e in failures) + ")"
+    message = _not_found(fn, what, looked_for, dirs, files, why)
+    if isinstance(exc, ChecksumError):
+        raise ChecksumError(f"{message}\n  md5 mismatch: {exc}") from None
+    raise DatasetNotFoundError(message) from None
+
+
+def _load_idx_dataset(fn, title, split, data_dir, download_ok, mirrors, md5s, subfolders,
                       download_sub, system_dirs=()):
     dirs = search_dirs(data_dir, subfolders, system_dirs, loose_files_ok=False)
     Xs, ys = [], []
     for part in _parts(fn, split):
         names = _IDX_NAMES[part]
+        files = [(n + ".gz", [m + n + ".gz" for m in mirrors], md5s[n + ".gz"]) for n in names]
+        what = f"the {part!r} split of {title}"
+        looked_for = [f"{n} or {n}.gz" for n in names]
+        _check_data_dir(fn, what, data_dir, looked_for, files)
         found = _locate(dirs, names, _resolve_idx)
         if found is None:
-            files = [(n + ".gz", [m + n + ".gz" for m in mirrors], md5s[n + ".gz"])
-                     for n in names]
-            message = _where_msg(fn, f"{part!r} split", files, dirs)
             if not download_ok:
-                raise FileNotFoundError(message)
+                raise DatasetNotFoundError(_not_found(
+                    fn, what, looked_for, dirs, files, "download=False, so no download was tried",
+                    also=f", or call {fn}(..., download=True) to fetch them"))
             try:
                 target = download_root(data_dir) / download_sub
                 found = [_download_file(urls, target / name, md5) for name, urls, md5 in files]
-            except (OSError, ValueError) as exc:
-                _fail(exc, message)
+            except (OSError, ChecksumError) as exc:
+                _download_failed(fn, exc, what, looked_for, dirs, files)
+        for path in found:
+            _check_downloaded(fn, path, md5s.get(path.name))
         X, y = load_idx_pair(*found)
         Xs.append(X)
         ys.append(y)
@@ -141,12 +238,15 @@ def load_mnist(split="train", data_dir=None, download=True):
     split : {"train", "test", "all"}
         "all" is train followed by test (70,000 images).
     data_dir : str or Path, optional
-        Searched first, then ``$SCRATCHNET_DATA``, then ``~/.cache/scratchnet``. Each may hold
-        the four IDX files (``.gz`` or unzipped) in ``mnist/``, ``MNIST/raw/`` or ``MNIST/``;
-        ``data_dir`` may also hold them directly.
+        The folder holding the IDX files (``.gz`` or unzipped), directly or in ``mnist/``,
+        ``MNIST/raw/`` or ``MNIST/``. When given, it is the *only* place searched, and it must
+        exist: a misspelled folder is an error naming it, never a reason to use another copy.
+        Without it, ``$SCRATCHNET_DATA`` then ``~/.cache/scratchnet`` are searched, in those
+        same sub-folders.
     download : bool
-        Fetch missing files from ``MNIST_MIRRORS`` (md5-verified) into ``mnist/`` under the
-        first writable of ``data_dir``, ``$SCRATCHNET_DATA``, the cache.
+        Fetch missing files from ``MNIST_MIRRORS`` (md5-verified) into ``mnist/`` under
+        ``data_dir`` if given, else under the first writable of ``$SCRATCHNET_DATA`` and the
+        cache.
 
     Returns
     -------
@@ -159,10 +259,15 @@ def load_mnist(split="train", data_dir=None, download=True):
 
     Raises
     ------
-    FileNotFoundError
-        Files absent and ``download=False``; the message lists the files, URLs and folders.
-    OSError, ValueError
-        Download failure or checksum mismatch; corrupt or inconsistent files.
+    DatasetNotFoundError
+        A ``FileNotFoundError``: the files are not there (or ``data_dir`` does not exist) and
+        were not downloaded (``download=False``, or the download failed). One line says what
+        and why, the next what to do; then the files, folders searched and official URLs.
+    ChecksumError
+        A ``ValueError``: every mirror served other bytes than the published ones, or a file
+        scratchnet downloaded has changed since (see the module's trust model).
+    ValueError
+        Corrupt or inconsistent files (bad header, truncated, labels out of range, ...).
 
     References
     ----------
@@ -175,17 +280,19 @@ def load_mnist(split="train", data_dir=None, download=True):
     >>> X.shape, X.dtype, y[:5]                       # doctest: +SKIP
     ((10000, 1, 28, 28), dtype('uint8'), array([7, 2, 1, 0, 4]))
     """
-    return _load_idx_dataset("load_mnist", split, data_dir, download, MNIST_MIRRORS, MNIST_MD5,
-                             ("mnist", "MNIST/raw", "MNIST"), "mnist")
+    return _load_idx_dataset("load_mnist", "MNIST", split, data_dir, download, MNIST_MIRRORS,
+                             MNIST_MD5, ("mnist", "MNIST/raw", "MNIST"), "mnist")
 
 
 def load_fashion_mnist(split="train", data_dir=None, download=True):
     r"""Fashion-MNIST [1]_: 60,000 train and 10,000 test 28x28 grayscale images of clothing.
 
-    Same files, format, search and download rules as :func:`load_mnist`, with the sub-folders
-    ``fashion-mnist/``, ``FashionMNIST/raw/``, ``FashionMNIST/`` and ``fashion_mnist/``, then
-    the Debian package's folder ``/usr/share/datasets/fashion-mnist`` (searched last), and
-    downloads from ``FASHION_MNIST_MIRRORS`` into ``fashion-mnist/``.
+    Same files, format, search, download rules and errors as :func:`load_mnist`, with the
+    sub-folders ``fashion-mnist/``, ``FashionMNIST/raw/``, ``FashionMNIST/`` and
+    ``fashion_mnist/``, and downloads from ``FASHION_MNIST_MIRRORS`` into ``fashion-mnist/``.
+    Without ``data_dir``, the Debian package's folder ``/usr/share/datasets/fashion-mnist`` is
+    searched last; with a ``data_dir``, never (a misspelled ``--data-dir`` used to load it
+    without a word).
 
     Returns
     -------
@@ -206,7 +313,7 @@ def load_fashion_mnist(split="train", data_dir=None, download=True):
     >>> X.shape                                       # doctest: +SKIP
     (70000, 1, 28, 28)
     """
-    return _load_idx_dataset("load_fashion_mnist", split, data_dir, download,
+    return _load_idx_dataset("load_fashion_mnist", "Fashion-MNIST", split, data_dir, download,
                              FASHION_MNIST_MIRRORS, FASHION_MNIST_MD5,
                              ("fashion-mnist", "FashionMNIST/raw", "FashionMNIST",
                               "fashion_mnist"), "fashion-mnist", FASHION_MNIST_SYSTEM_DIRS)
@@ -221,12 +328,13 @@ def load_cifar10(split="train", data_dir=None, download=True):
         "train" is ``data_batch_1.bin`` ... ``data_batch_5.bin`` in order, "test" is
         ``test_batch.bin``, "all" is train followed by test.
     data_dir : str or Path, optional
-        Searched first, then ``$SCRATCHNET_DATA``, then ``~/.cache/scratchnet``; each may hold
-        the ``.bin`` files directly or in ``cifar-10-batches-bin/``.
+        The folder holding the ``.bin`` files, directly or in ``cifar-10-batches-bin/``. When
+        given, it is the only place searched and it must exist (as for :func:`load_mnist`);
+        without it, ``$SCRATCHNET_DATA`` then ``~/.cache/scratchnet`` are searched.
     download : bool
         If the files are missing, fetch ``cifar-10-binary.tar.gz`` (md5-verified), extract it
-        safely into the first writable of ``data_dir``, ``$SCRATCHNET_DATA``, the cache, and
-        delete the archive.
+        safely into ``data_dir`` (else the first writable of ``$SCRATCHNET_DATA`` and the
+        cache), record the md5 of each batch file it held, and delete the archive.
 
     Returns
     -------
@@ -234,6 +342,11 @@ def load_cifar10(split="train", data_dir=None, download=True):
         RGB, NCHW.
     y : ndarray of int64, shape (N,)
         Class index into ``CIFAR10_CLASSES`` (0 airplane ... 3 cat ... 9 truck).
+
+    Raises
+    ------
+    DatasetNotFoundError, ChecksumError, ValueError
+        As for :func:`load_mnist`; also ``ValueError`` for an archive with an unsafe member.
 
     Notes
     -----
@@ -253,25 +366,48 @@ def load_cifar10(split="train", data_dir=None, download=True):
     fn = "load_cifar10"
     names = [n for part in _parts(fn, split) for n in _CIFAR_NAMES[part]]
     dirs = search_dirs(data_dir, ("cifar-10-batches-bin",))
+    files = [(CIFAR10_ARCHIVE, [m + CIFAR10_ARCHIVE for m in CIFAR10_MIRRORS],
+              CIFAR10_ARCHIVE_MD5)]
+    what = f"the {split!r} split of CIFAR-10 (binary version)"
+    _check_data_dir(fn, what, data_dir, names, files)
     found = _locate(dirs, names, _resolve_plain)
     if found is None:
-        files = [(CIFAR10_ARCHIVE, [m + CIFAR10_ARCHIVE for m in CIFAR10_MIRRORS],
-                  CIFAR10_ARCHIVE_MD5)]
-        message = _where_msg(fn, f"split {split!r} ({', '.join(names)})", files, dirs,
-                             put="the .bin files (unpacked from the archive)")
         if not download:
-            raise FileNotFoundError(message)
-        try:
-            root = download_root(data_dir)
-            archive = _download_file(files[0][1], root / CIFAR10_ARCHIVE, CIFAR10_ARCHIVE_MD5)
-            try:
-                safe_extract_tar(archive, root)
-            finally:
-                Path(archive).unlink(missing_ok=True)
-        except (OSError, ValueError) as exc:
-            _fail(exc, message)
-        found = _locate([root / "cifar-10-batches-bin"], names, _resolve_plain)
-        if found is None:
-            raise ValueError(f"{fn}: {CIFAR10_ARCHIVE} passed its checksum but did not contain "
-                             f"cifar-10-batches-bin/ with {', '.join(names)}")
+            raise DatasetNotFoundError(_not_found(
+                fn, what, names, dirs, files, "download=False, so no download was tried",
+                also=f", or call {fn}(..., download=True) to fetch them"))
+        found = _download_cifar(fn, data_dir, names, what, dirs, files)
+    for path in found:
+        _check_downloaded(fn, path)
     return read_cifar_batches(found)
+
+
+def _download_cifar(fn, data_dir, names, what, dirs, files):
+    """Fetch and unpack the archive; record the md5 of each batch file it held, so that a
+    later load can tell the verified files from a copy put there by hand."""
+    try:
+        root = download_root(data_dir)
+    except OSError as exc:
+        _download_failed(fn, exc, what, names, dirs, files)
+    created = missing_dirs(root)
+    try:
+        archive = _download_file(files[0][1], root / CIFAR10_ARCHIVE, CIFAR10_ARCHIVE_MD5,
+                                 record=False)
+        try:
+            safe_extract_tar(archive, root)
+        finally:
+            Path(archive).unlink(missing_ok=True)
+    except (OSError, ChecksumError) as exc:
+        remove_empty_dirs(created)
+        _download_failed(fn, exc, what, names, dirs, files)
+    except ValueError as exc:  # an unsafe or unreadable archive: it passed its md5, say so
+        remove_empty_dirs(created)
+        raise ValueError(f"{fn}: {exc}") from None
+    folder = root / "cifar-10-batches-bin"
+    found = _locate([folder], names, _resolve_plain)
+    if found is None:
+        raise ValueError(f"{fn}: {CIFAR10_ARCHIVE} passed its checksum but did not contain "
+                         f"cifar-10-batches-bin/ with {', '.join(names)}")
+    record_md5(folder, {n: md5sum(folder / n) for n in TRAIN_FILES + TEST_FILES
+                        if (folder / n).is_file()})
+    return found

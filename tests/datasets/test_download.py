@@ -4,9 +4,10 @@ import tarfile
 import numpy as np
 import pytest
 
-from scratchnet.datasets import ChecksumError, load_cifar10, load_fashion_mnist, load_mnist
+from scratchnet.datasets import (ChecksumError, DatasetNotFoundError, load_cifar10,
+                                 load_fashion_mnist, load_mnist)
 from scratchnet.datasets import loaders
-from scratchnet.datasets._download import download, safe_extract_tar
+from scratchnet.datasets._download import download, md5sum, record_md5, safe_extract_tar
 from tests.datasets._make import cifar_bytes, md5, random_cifar, tar_gz_bytes, write_idx_set
 
 IDX_GZ = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
@@ -15,6 +16,12 @@ IDX_GZ = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
 
 def _files(folder):
     return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def _as_downloaded(folder):
+    """Record the md5 of every file in ``folder`` as the downloader does after verifying them:
+    generated stand-ins placed in the cache must not be held to the real MNIST md5s."""
+    record_md5(folder, {p.name: md5sum(p) for p in folder.iterdir() if p.is_file()})
 
 
 @pytest.fixture
@@ -30,11 +37,13 @@ def mnist_server(http_server, monkeypatch):
 
 def test_download_verifies_caches_and_loads(mnist_server, tmp_path, monkeypatch):
     _, root, data = mnist_server
+    (tmp_path / "d").mkdir()
     X, y = load_mnist("all", data_dir=tmp_path / "d")
     np.testing.assert_array_equal(X[:7, 0], data["train"][0])
     np.testing.assert_array_equal(X[7:, 0], data["test"][0])
     np.testing.assert_array_equal(y, np.concatenate([data["train"][1], data["test"][1]]))
-    assert _files(tmp_path / "d") == sorted(f"mnist/{n}" for n in IDX_GZ)  # no .part left
+    assert _files(tmp_path / "d") == sorted([f"mnist/{n}" for n in IDX_GZ]  # no .part left
+                                            + ["mnist/.scratchnet-md5"])
     for n in IDX_GZ:
         assert (tmp_path / "d" / "mnist" / n).read_bytes() == (root / n).read_bytes()
     # cached: no network needed any more
@@ -46,7 +55,8 @@ def test_download_verifies_caches_and_loads(mnist_server, tmp_path, monkeypatch)
 def test_default_download_goes_to_home_cache(mnist_server, _isolated_home):
     load_mnist("test")
     cache = _isolated_home / ".cache" / "scratchnet"
-    assert _files(cache) == ["mnist/t10k-images-idx3-ubyte.gz", "mnist/t10k-labels-idx1-ubyte.gz"]
+    assert _files(cache) == ["mnist/.scratchnet-md5", "mnist/t10k-images-idx3-ubyte.gz",
+                             "mnist/t10k-labels-idx1-ubyte.gz"]
 
 
 def test_dead_mirror_falls_back_to_next(mnist_server, tmp_path, monkeypatch):
@@ -87,8 +97,10 @@ def test_download_helper_cleans_up_on_mismatch(http_server, tmp_path):
     with pytest.raises(ChecksumError):
         download([base + "f.bin"], tmp_path / "out" / "f.bin", md5(b"other"), progress=False)
     assert _files(tmp_path / "out") == []
+    assert not (tmp_path / "out").exists()  # the folder it created is removed again
     download([base + "f.bin"], tmp_path / "out" / "f.bin", md5(b"hello"), progress=False)
-    assert _files(tmp_path / "out") == ["f.bin"]
+    assert _files(tmp_path / "out") == [".scratchnet-md5", "f.bin"]
+    assert (tmp_path / "out" / ".scratchnet-md5").read_text() == f"{md5(b'hello')}  f.bin\n"
 
 
 def test_offline_message_lists_files_urls_and_folders(tmp_path, monkeypatch):
@@ -107,12 +119,13 @@ def test_offline_message_lists_files_urls_and_folders(tmp_path, monkeypatch):
 def test_failed_download_message_says_where_to_put_files(tmp_path, monkeypatch):
     monkeypatch.setattr(loaders, "FASHION_MNIST_SYSTEM_DIRS", [])
     monkeypatch.setattr(loaders, "FASHION_MNIST_MIRRORS", ["http://127.0.0.1:1/"])
-    with pytest.raises(OSError) as err:
-        load_fashion_mnist("test", data_dir=tmp_path)
+    (tmp_path / "d").mkdir()
+    with pytest.raises(DatasetNotFoundError) as err:
+        load_fashion_mnist("test", data_dir=tmp_path / "d")
     msg = str(err.value)
     assert "http://127.0.0.1:1/t10k-images-idx3-ubyte.gz" in msg
-    assert str(tmp_path / "fashion-mnist") in msg and "The download failed" in msg
-    assert _files(tmp_path) == []
+    assert str(tmp_path / "d" / "fashion-mnist") in msg and "the download failed" in msg
+    assert list((tmp_path / "d").iterdir()) == []  # neither a file nor a fashion-mnist/ folder
 
 
 def test_bad_split_is_rejected():
@@ -123,6 +136,7 @@ def test_bad_split_is_rejected():
 def test_search_order_data_dir_then_env_then_cache(tmp_path, monkeypatch, _isolated_home):
     rng = np.random.default_rng(31)
     cache = write_idx_set(_isolated_home / ".cache" / "scratchnet" / "mnist", rng, ["test"], [2])
+    _as_downloaded(_isolated_home / ".cache" / "scratchnet" / "mnist")
     env = write_idx_set(tmp_path / "env" / "MNIST" / "raw", rng, ["test"], [3], gz=False)
     mine = write_idx_set(tmp_path / "mine", rng, ["test"], [4])  # loose files in data_dir: ok
     _, y = load_mnist("test", download=False)
@@ -148,6 +162,7 @@ def test_fashion_system_dir_is_searched_last(tmp_path, monkeypatch, _isolated_ho
     system = write_idx_set(tmp_path / "debian", rng, ["test"], [2])
     cache = write_idx_set(_isolated_home / ".cache" / "scratchnet" / "fashion-mnist", rng,
                           ["test"], [3])
+    _as_downloaded(_isolated_home / ".cache" / "scratchnet" / "fashion-mnist")
     monkeypatch.setattr(loaders, "FASHION_MNIST_SYSTEM_DIRS", [str(tmp_path / "debian")])
     _, y = load_fashion_mnist("test", download=False)
     np.testing.assert_array_equal(y, cache["test"][1])
@@ -157,13 +172,15 @@ def test_fashion_system_dir_is_searched_last(tmp_path, monkeypatch, _isolated_ho
     np.testing.assert_array_equal(y, system["test"][1])
 
 
-def test_download_goes_to_first_writable_folder(mnist_server, tmp_path, monkeypatch):
+def test_download_goes_to_first_writable_folder(mnist_server, tmp_path, monkeypatch,
+                                                _isolated_home):
     blocker = tmp_path / "a_file"
     blocker.write_text("a file where a folder should be")
-    monkeypatch.setenv("SCRATCHNET_DATA", str(tmp_path / "env"))
-    load_mnist("test", data_dir=blocker / "sub")
-    assert _files(tmp_path / "env") == ["mnist/t10k-images-idx3-ubyte.gz",
-                                        "mnist/t10k-labels-idx1-ubyte.gz"]
+    monkeypatch.setenv("SCRATCHNET_DATA", str(blocker / "sub"))
+    load_mnist("test")
+    assert _files(_isolated_home / ".cache" / "scratchnet") == [
+        "mnist/.scratchnet-md5", "mnist/t10k-images-idx3-ubyte.gz",
+        "mnist/t10k-labels-idx1-ubyte.gz"]
 
 
 def _cifar_archive(rng, n=2, extra=()):
@@ -181,13 +198,15 @@ def test_cifar_download_extracts_and_loads(http_server, tmp_path, monkeypatch):
     (root / "cifar-10-binary.tar.gz").write_bytes(archive)
     monkeypatch.setattr(loaders, "CIFAR10_MIRRORS", [base])
     monkeypatch.setattr(loaders, "CIFAR10_ARCHIVE_MD5", md5(archive))
+    (tmp_path / "d").mkdir()
     X, y = load_cifar10("all", data_dir=tmp_path / "d")
     assert X.shape == (12, 3, 32, 32)
     np.testing.assert_array_equal(X, np.concatenate([x for x, _ in data]))
     np.testing.assert_array_equal(y, np.concatenate([t for _, t in data]))
     assert _files(tmp_path / "d") == sorted(
         [f"cifar-10-batches-bin/data_batch_{i}.bin" for i in range(1, 6)]
-        + ["cifar-10-batches-bin/test_batch.bin"])  # archive deleted, no staging left
+        + ["cifar-10-batches-bin/test_batch.bin", "cifar-10-batches-bin/.scratchnet-md5"]
+    )  # archive deleted, no staging left
     Xt, _ = load_cifar10("test", data_dir=tmp_path / "d", download=False)
     np.testing.assert_array_equal(Xt, data[5][0])
 
