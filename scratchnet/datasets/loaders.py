@@ -183,19 +183,19 @@ def _check_data_dir(fn, what, data_dir, looked_for, files):
 def _download_failed(fn, exc, what, looked_for, dirs, files):
     """Raise the one exception a failed download becomes (``from None``: the message already
     holds the cause, and a second, chained traceback would only bury it)."""
-    failures = getattr(exc, "failures", None) or [(None, exc)]
-    reasons = {short_reason(e) for _, e in failures}
-    if len(reasons) == 1:  # offline: every mirror fails alike, say it once
-        url = failures[0][0]
-        why = (f"the download failed ({reasons.pop()}"
-               + (f": {url}" if url and len(failures) == 1 else
-                  f", at each of the {len(failures)} mirrors" if url else "") + ")")
+    failures = getattr(exc, "failures", None)
+    if not failures:  # no transfer was even tried (no writable folder to download into)
+        why = f"no download was possible ({short_reason(exc)})"
+    elif len({short_reason(e) for _, e in failures}) == 1:  # offline: all alike, say it once
+        where = f": {failures[0][0]}" if len(failures) == 1 else \
+            f", at all {len(failures)} mirrors"
+        why = f"the download failed ({short_reason(failures[0][1])}{where})"
     else:
-        why = "the download failed (" + "; ".join(f"{u}: {short_reason(e)}"
-                                                  for u, e in failures) + ")"
+        why = "the download failed (" + "; ".join(f"{url}: {short_reason(e)}"
+                                                  for url, e in failures) + ")"
     message = _not_found(fn, what, looked_for, dirs, files, why)
-    if isinstance(exc, ChecksumError):
-        raise ChecksumError(f"{message}\n  md5 mismatch: {exc}") from None
+    if isinstance(exc, ChecksumError):  # every mirror served other bytes than published
+        raise ChecksumError(message) from None
     raise DatasetNotFoundError(message) from None
 
 
