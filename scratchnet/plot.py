@@ -364,7 +364,7 @@ def confusion_matrix(y_true, y_pred, path=None, class_names=None):
     return _save(fig, path)
 
 
-def loss_curves(history, path=None, title="Training"):
+def loss_curves(history, path=None, title="Training", xlabel="epoch", ylabel=None):
     r"""Plot every series of a training history against the epoch (1, 2, ...).
 
     Parameters
@@ -374,6 +374,13 @@ def loss_curves(history, path=None, title="Training"):
         may differ in length; each is drawn from epoch 1; empty ones are skipped.
     path : str or PathLike, optional
     title : str, default "Training"
+    xlabel : str, default "epoch"
+        What one point is: an epoch for an autoencoder, a refresh of the target distribution
+        for DEC's history (whose points are far apart in optimizer steps).
+    ylabel : str, optional
+        Default: ``"loss"`` when every series is a loss (its name ends in ``loss``), else the
+        series' names, since an axis labelled "value" tells the reader nothing. A caller that
+        knows which loss it is says so (``"binary cross-entropy"``).
 
     Returns
     -------
@@ -403,12 +410,16 @@ def loss_curves(history, path=None, title="Training"):
         ax.plot(np.arange(1, values.size + 1), values, color=colour, label=name,
                 marker="o" if values.size <= 30 else None, markersize=3,
                 linestyle="--" if name.startswith("val_") else "-")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("value")
+    if ylabel is None:
+        names = [n for n in series if not n.startswith("val_")] or list(series)
+        ylabel = "loss" if all(n.endswith("loss") for n in series) else ", ".join(names)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
     ax.legend()
-    # Epochs are whole numbers; the margin keeps a 1-epoch run from getting ticks like 0.98.
+    # Epochs (refreshes) are whole numbers; the margin keeps a 1-epoch run from getting ticks
+    # like 0.98.
     ax.set_xlim(0.5, max(v.size for v in series.values()) + 0.5)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     return _save(fig, path)
