@@ -59,8 +59,8 @@ from scratchnet.models import Autoencoder, dense_autoencoder
 from scratchnet.nn import L2Normalize, Sequential
 from scratchnet.pipeline import (aggregate, centred_pixel_kmeans, class_names, cluster_means,
                                  decoded_images, example_parser, external_scores, fit_length,
-                                 format_table, load_images, timer, write_json,
-                                 write_metrics_and_figures)
+                                 format_table, load_images, positive_int, timer, write_json,
+                                 write_metrics_and_figures, writable_out)
 
 COLUMNS = ("acc", "nmi", "ari", "purity", "seconds")
 STAGES = ("pixels + K-means", "AE + K-means", "AE + UMAP + K-means", "AE + UMAP + GMM", "DEC")
@@ -207,22 +207,22 @@ def parse(argv=None):
     p = example_parser(__doc__.splitlines()[0], datasets=("mnist", "fashion-mnist", "cifar10"),
                        default_dataset="mnist", default_epochs=20, with_steps=True)
     p.set_defaults(steps=4000)
-    p.add_argument("--dims", type=int, nargs="+", default=[500, 500, 2000, 10],
+    p.add_argument("--dims", type=positive_int, nargs="+", default=[500, 500, 2000, 10],
                    help="encoder widths after the input")
     p.add_argument("--ae-lr", type=float, default=1e-3, help="Adam learning rate (pretraining)")
-    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--batch-size", type=positive_int, default=256)
     p.add_argument("--noise", type=float, default=0.0,
                    help="masking noise while pretraining (a denoising autoencoder; 0: off)")
     p.add_argument("--ae-cache", default=None,
                    help="folder for pretrained autoencoders (one file per data, architecture, "
                         "training settings and seed), reused if present")
-    p.add_argument("--n-init", type=int, default=10, help="K-means restarts")
-    p.add_argument("--umap-neighbors", type=int, default=10, help="UMAP's n_neighbors")
-    p.add_argument("--umap-dims", type=int, default=None,
+    p.add_argument("--n-init", type=positive_int, default=10, help="K-means restarts")
+    p.add_argument("--umap-neighbors", type=positive_int, default=10, help="UMAP's n_neighbors")
+    p.add_argument("--umap-dims", type=positive_int, default=None,
                    help="UMAP's n_components (default: --clusters)")
     p.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=True,
                    help="z-score each code unit before UMAP")
-    p.add_argument("--gmm-init", type=int, default=5, help="Gaussian mixture restarts")
+    p.add_argument("--gmm-init", type=positive_int, default=5, help="Gaussian mixture restarts")
     p.add_argument("--final", choices=STAGES[2:], default="AE + UMAP + GMM",
                    help="the stage that is the recipe's answer (fixed in advance, not chosen "
                         "by the labels)")
@@ -230,9 +230,9 @@ def parse(argv=None):
     p.add_argument("--dec-start", choices=("n2d", "codes", "pixels"), default="n2d",
                    help="DEC's first centroids: the N2D clusters' mean codes, K-means on the "
                         "codes, or the clusters of K-means on centred, L2-normalised pixels")
-    p.add_argument("--update-interval", type=int, default=140)
+    p.add_argument("--update-interval", type=positive_int, default=140)
     p.add_argument("--tol", type=float, default=1e-3)
-    p.add_argument("--dec-iters", type=int, default=3000, help="maximum DEC steps (batches)")
+    p.add_argument("--dec-iters", type=positive_int, default=3000, help="maximum DEC steps (batches)")
     p.add_argument("--normalize", type=float, default=4.0, metavar="SCALE",
                    help="DEC works on the codes L2-normalised to length SCALE")
     args = p.parse_args(argv)
@@ -242,7 +242,7 @@ def parse(argv=None):
         args.limit, args.epochs, args.steps, args.n_init = args.limit or 400, 1, None, 2
         args.batch_size = min(args.batch_size, 64)
         args.dec_iters, args.update_interval = 20, 5
-    args.out = Path(args.out or "out/mnist_dec")
+    args.out = writable_out(p, args.out or "out/mnist_dec")
     return args
 
 

@@ -177,6 +177,34 @@ def positive_int(text):
     return value
 
 
+def non_negative_int(text):
+    """``argparse`` type: an int >= 0 (a seed)."""
+    import argparse
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an int >= 0, got {text!r}")
+    return value
+
+
+def writable_out(parser, out):
+    """``out`` as a Path, created and probed *before* any work: a run that can never save its
+    results should fail in its first second, not after an hour of training. A folder that
+    cannot be made or written is a usage error naming ``--out`` (exit 2)."""
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        parser.error(f"--out {out}: cannot write there ({e.strerror or e}); choose another "
+                     "folder")
+    return out
+
+
 STEPS_HELP = ("train for this many optimizer steps (batches) instead of --epochs, whatever the "
               "number of images; the last epoch may be partial")
 
@@ -200,13 +228,14 @@ def example_parser(description, datasets=("mnist", "fashion-mnist", "cifar10"),
     p.add_argument("--data-dir", default=None,
                    help="folder holding the dataset (default: $SCRATCHNET_DATA, the cache, "
                         "then download)")
-    p.add_argument("--limit", type=int, default=None, help="use a random subset of N images")
-    p.add_argument("--epochs", type=int, default=default_epochs)
+    p.add_argument("--limit", type=positive_int, default=None,
+                   help="use a random subset of N images")
+    p.add_argument("--epochs", type=positive_int, default=default_epochs)
     if with_steps:
         p.add_argument("--steps", type=positive_int, default=None, help=STEPS_HELP)
-    p.add_argument("--clusters", type=int, default=10)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--seeds", type=int, default=1,
+    p.add_argument("--clusters", type=positive_int, default=10)
+    p.add_argument("--seed", type=non_negative_int, default=0)
+    p.add_argument("--seeds", type=positive_int, default=1,
                    help="run seeds seed..seed+N-1 and report mean ± std")
     p.add_argument("--out", default=None, help="output folder (default: out/<example name>)")
     p.add_argument("--quick", action="store_true",
@@ -455,7 +484,7 @@ def kmeans_example_parser(description, name, **kwargs):
     ``--steps`` given), two restarts.
     """
     p = example_parser(description, with_steps=True, **kwargs)
-    p.add_argument("--n-init", type=int, default=10, help="K-means restarts")
+    p.add_argument("--n-init", type=positive_int, default=10, help="K-means restarts")
     p.add_argument("--silhouette-sample", type=int, default=10000,
                    help="silhouette on at most this many points (exact below it)")
 
@@ -465,7 +494,7 @@ def kmeans_example_parser(description, name, **kwargs):
         args = p.parse_args(argv)
         if args.quick:
             args.limit, args.epochs, args.n_init = args.limit or 400, min(args.epochs, 1), 2
-        args.out = Path(args.out or f"out/{name}")
+        args.out = writable_out(p, args.out or f"out/{name}")
         return args
     return parse
 

@@ -291,3 +291,21 @@ def test_examples_refuse_bad_steps(idx_dirs, tmp_path, capsys, steps):
                                                 + ["--steps", steps])
     assert exit_.value.code == 2
     assert f"--steps: expected a positive int, got '{steps}'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", list(EXAMPLES))
+def test_examples_check_out_and_flags_before_any_work(name, tmp_path, capsys, monkeypatch):
+    """An --out that cannot be written, or a negative --limit / --seed, is a usage error
+    naming the flag (exit 2) before any data is read (issue 14, R1 and R11)."""
+    import scratchnet.pipeline as pipeline
+    monkeypatch.setattr(pipeline, "load_images", lambda *a, **k: pytest.fail("data was read"))
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    example = _load_example(name)
+    for argv, message in (([f"--out={blocker}/x"], f"--out {blocker}/x: cannot write there"),
+                          (["--limit", "-5"], "argument --limit: expected a positive int"),
+                          (["--seed", "-1"], "argument --seed: expected an int >= 0")):
+        with pytest.raises(SystemExit) as exit_:
+            example.main(argv + ["--quick", "--data-dir", str(tmp_path)])
+        assert exit_.value.code == 2
+        assert message in capsys.readouterr().err
