@@ -11,8 +11,13 @@ r"""The ``scratchnet`` command line: train an autoencoder, cluster its codes, sc
 
 Every subcommand takes ``--seed`` (the same seed gives the same numbers, bit for bit),
 writes its results and a ``metrics.json`` to ``--out``, and shows progress bars unless
-``--quiet``. Bad input (a missing folder, no images, more clusters than images, a model that
-does not fit the data) ends with ``scratchnet <command>: error: ...`` and exit status 2.
+``--quiet``. Every expected failure ends with one line, ``scratchnet <command>: error: ...``,
+naming the file or flag at fault and what to do, and exit status 2: bad input (a missing
+folder, no images, more clusters than images, a model that does not fit the data, a flag out of
+range), a dataset that is not on disk, an ``--out`` that cannot be written (checked, by
+creating it and a probe file in it, before any work starts, so no training is lost to it), a
+full disk or a refused permission (with the path). ``KeyboardInterrupt`` and programming errors
+keep their traceback: a bug should be seen, not summarised.
 
 Images of any size and channel count work: the models are built for the data's own shape
 (``mnist-conv`` and ``pool`` need a height and width divisible by 4, ``cifar-conv`` by 8;
@@ -25,7 +30,9 @@ small dataset gets as much training as a large one; the last epoch may be partia
 
 Checkpoints: ``train`` saves ``model.npz`` (weights, optimizer state, loss history) after every
 epoch with an atomic write, so an interrupted run loses at most the epoch in progress.
-``--resume`` reloads it and runs the remaining epochs; because epoch ``e`` shuffles with
+``--resume`` reloads it and runs the remaining epochs, then writes ``metrics.json`` and the
+figures; a run killed after its last checkpoint but before those gets them from ``--resume``
+(which otherwise says there is nothing to do). Because epoch ``e`` shuffles with
 ``default_rng([seed, e])`` and the optimizer state is restored, the result equals an
 uninterrupted run. With ``--steps`` the same holds when the run is cut between two epochs;
 extending a finished ``--steps`` run whose last epoch was partial starts a new epoch instead of
@@ -34,16 +41,19 @@ with ``dec_checkpoint.npz``, written at every refresh of the target distribution
 """
 import argparse
 import csv
+import errno
 import json
 import math
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from . import datasets, models, plot
 from .cluster import DEC
-from .nn import Flatten, L2Normalize, Reshape, Sequential
+from .nn import Callback, Flatten, L2Normalize, Reshape, Sequential
 from .metrics import cluster_composition
 from .pipeline import (LOADERS, STEPS_HELP, centred_pixel_kmeans, class_names, cluster_means,
                        decoded_images, external_scores, fit_length, kmeans_step, load_images,
@@ -68,10 +78,46 @@ MODELS = {
 }
 DEFAULT_MODEL = {"mnist": "mnist-conv", "fashion-mnist": "mnist-conv", "cifar10": "cifar-conv"}
 CHECKPOINT, CONFIG = "model.npz", "train.json"
+LOSS_NAMES = {"bce": "binary cross-entropy", "mse": "mean squared error"}  # axis labels
 
 
 class CLIError(Exception):
     """A problem with the user's input, reported as one line without a traceback."""
+
+
+def _non_negative_int(text):
+    """``argparse`` type for ``--seed``: an int >= 0, as ``numpy.random.default_rng`` takes.
+
+    Checked by the parser so that the error names the flag (numpy's own, raised much later,
+    does not).
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an int >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an int >= 0, got {text!r}")
+    return value
+
+
+def _writable_folder(path, flag="--out"):
+    """Create folder ``path`` and prove a file can be written in it; return it as a Path.
+
+    Called before any work starts: an ``--out`` that cannot be written (``/dev/null/x``, a
+    read-only disk, a folder of another user) must fail in the first second, not after an
+    hour of training. The probe is a real file, created and removed, since permission bits
+    alone do not tell (a read-only mount, ACLs, root).
+    """
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=path, prefix=".scratchnet-probe-")
+        os.close(fd)
+        os.remove(probe)
+    except OSError as e:
+        raise CLIError(f"{flag} {path}: cannot write there ({e.strerror or e}); choose a "
+                       f"folder you can write to") from None
+    return path
 
 
 # ---- shared steps -------------------------------------------------------------------------
@@ -87,23 +133,39 @@ def _build_model(name, image_shape, seed):
 
 
 def _load_data(args):
-    X, y = load_images(args.dataset, args.split, args.data_dir, limit=args.limit,
-                       random_state=args.seed)
+    """The dataset the flags name; a dataset that is not on disk (and could not be
+    downloaded) becomes one line that points at ``--data-dir``."""
+    try:
+        X, y = load_images(args.dataset, args.split, args.data_dir, limit=args.limit,
+                           random_state=args.seed)
+    except OSError as e:
+        if e.errno is not None:   # a real I/O error on a named file: main() reports it
+            raise
+        # the loaders' "not found" and "could not download" messages list the files, their
+        # URLs and the folders searched, over several lines; keep all of it, on one line
+        message = _one_line(str(e))
+        if "--data-dir" not in message:
+            message += f"; give --data-dir the folder that holds the {args.dataset} files"
+        raise CLIError(message) from None
     print(f"{args.dataset} {args.split}: {len(X)} images {X.shape[1:]}")
     return X, y
 
 
 def _add_data_flags(p, dataset_required=True):
     p.add_argument("--dataset", choices=sorted(LOADERS), required=dataset_required,
-                   default=None)
+                   default=None, help="which dataset" + ("" if dataset_required else
+                                                         " (default: the training run's)"))
     p.add_argument("--split", choices=("train", "test", "all"), default=None,
                    help="default: the training run's split (cluster, dec), else train")
-    p.add_argument("--data-dir", default=None, help="folder holding the dataset")
-    p.add_argument("--limit", type=int, default=None, help="use a random subset of N images")
+    p.add_argument("--data-dir", default=None,
+                   help="folder holding the dataset (default: $SCRATCHNET_DATA, the cache, "
+                        "then download)")
+    p.add_argument("--limit", type=positive_int, default=None,
+                   help="use a random subset of N images (default: all)")
 
 
 def _add_common(p):
-    p.add_argument("--seed", type=int, default=0, help="same seed, same result")
+    p.add_argument("--seed", type=_non_negative_int, default=0, help="same seed, same result")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -114,7 +176,7 @@ def _add_train(sub):
     _add_data_flags(p, dataset_required=False)
     p.add_argument("--model", choices=sorted(MODELS), default=None,
                    help="default: mnist-conv for (fashion-)mnist, cifar-conv for cifar10")
-    p.add_argument("--epochs", type=int, default=20, help="total number of epochs")
+    p.add_argument("--epochs", type=positive_int, default=20, help="total number of epochs")
     p.add_argument("--steps", type=positive_int, default=None,
                    help=STEPS_HELP + "; the total of the run, resumed or not")
     p.add_argument("--out", required=True, help="folder for model.npz, train.json, figures")
@@ -124,11 +186,45 @@ def _add_train(sub):
     p.set_defaults(func=_cmd_train)
 
 
+class _CheckpointEachEpoch(Callback):
+    """Save the autoencoder to ``path`` at the end of every epoch of one ``fit`` call.
+
+    ``train`` makes a single ``fit`` call for the whole run, so that the progress bar knows
+    the run's length (``Epoch 3/20``, not ``Epoch 3/3`` as one call per epoch showed), and
+    checkpoints from here. ``Autoencoder.fit`` adds the call's losses to ``ae.history_`` only
+    when it returns, so each save is made with the history so far (the run's earlier epochs
+    plus this call's), and ``ae.history_`` is put back as it was for ``fit`` to extend.
+    """
+
+    def __init__(self, ae, path):
+        self.ae, self.path = ae, path
+        self.before = {k: list(v) for k, v in ae.history_.items()}
+
+    def on_epoch_end(self, epoch, logs):
+        kept = self.ae.history_
+        self.ae.history_ = {k: v + list(self.history.history.get(k, []))
+                            for k, v in self.before.items()}
+        try:
+            self.ae.save(self.path)
+        finally:
+            self.ae.history_ = kept
+
+
+def _finished(out, ae):
+    """Whether the run in ``out`` wrote its ``metrics.json`` for every epoch ``ae`` has and
+    then drew its figures: a run killed after its last checkpoint did not."""
+    try:
+        metrics = json.loads((out / "metrics.json").read_text())
+    except (OSError, ValueError):
+        return False
+    figures = metrics.get("figures")
+    return (metrics.get("epochs") == len(ae.history_["loss"]) and figures is not None
+            and all(Path(p).is_file() for p in figures.values()))
+
+
 def _cmd_train(args):
     out = Path(args.out)
     ckpt, config_path = out / CHECKPOINT, out / CONFIG
-    if args.steps is None and args.epochs < 1:
-        raise CLIError(f"--epochs must be at least 1, got {args.epochs}")
     if args.resume:
         if not (ckpt.is_file() and config_path.is_file()):
             raise CLIError(f"--resume: no checkpoint in {out} (expected {ckpt} and "
@@ -146,6 +242,7 @@ def _cmd_train(args):
         config = {"dataset": args.dataset, "model": args.model or DEFAULT_MODEL[args.dataset],
                   "split": args.split or "train", "limit": args.limit,
                   "data_dir": args.data_dir, "seed": args.seed}
+    _writable_folder(out)
     for key in ("dataset", "split", "limit", "data_dir", "seed"):
         setattr(args, key, config[key])
 
@@ -160,39 +257,45 @@ def _cmd_train(args):
     per_epoch = math.ceil(len(train) / ae.batch_size)
     if args.steps is None:
         end, unit, goal, have = args.epochs, "epochs", args.epochs, start
+        length = {"epochs": end}
     else:
         # fit counts steps from epoch 0, every epoch before initial_epoch complete; a run
         # that ended inside an epoch (a smaller --steps) has done fewer: ask for the rest
         budget = args.steps + start * per_epoch - done
         end, unit, goal, have = math.ceil(budget / per_epoch), "steps", args.steps, done
+        length = {"steps": budget}
+    seconds = 0.0
     if have >= goal:
-        print(f"{ckpt} already has {have} {unit} (--{unit} {goal}); nothing to do")
-        return 0
-    if args.resume:
-        print(f"resuming {config['model']} at epoch {start + 1} of {end}"
-              + (f", step {done + 1} of {args.steps}" if args.steps else ""))
+        if _finished(out, ae):
+            print(f"{ckpt} already has {have} {unit} (--{unit} {goal}); nothing to do")
+            return 0
+        # killed after its last checkpoint, before metrics.json or the figures: finish those
+        print(f"{ckpt} already has {have} {unit} (--{unit} {goal}); writing the metrics.json "
+              f"and figures the run did not finish")
     else:
-        out.mkdir(parents=True, exist_ok=True)
-        write_json(config_path, config)
-    with timer() as t:
-        # One fit call per epoch, each followed by a checkpoint. Epoch e shuffles with
-        # default_rng([seed, e]) and the optimizer carries its state from call to call, so
-        # this is the same computation as one fit over all epochs (or steps).
-        for epoch in range(start, end):
-            length = ({"epochs": epoch + 1} if args.steps is None
-                      else {"steps": min(budget, (epoch + 1) * per_epoch)})
-            ae.fit(train, initial_epoch=epoch, validation_data=val, random_state=args.seed,
-                   verbose=not args.quiet, **length)
-            ae.save(ckpt)
-    print(f"trained epochs {start + 1}-{end} (optimizer steps {done + 1}-{ae.optimizer_.t}) "
-          f"in {t.seconds:.1f} s; loss {ae.history_['loss'][-1]:.4f}, val_loss "
-          f"{ae.history_['val_loss'][-1]:.4f}")
+        if args.resume:
+            print(f"resuming {config['model']} at epoch {start + 1} of {end}"
+                  + (f", step {done + 1} of {args.steps}" if args.steps else ""))
+        else:
+            write_json(config_path, config)
+        with timer() as t:
+            # One fit call for the run, a checkpoint after each epoch. Epoch e shuffles with
+            # default_rng([seed, e]) and a resumed run restores the optimizer, so a run cut
+            # and resumed computes exactly what an uninterrupted one does.
+            ae.fit(train, initial_epoch=start, validation_data=val, random_state=args.seed,
+                   verbose=not args.quiet, callbacks=[_CheckpointEachEpoch(ae, ckpt)],
+                   **length)
+        seconds = t.seconds
+        print(f"trained epochs {start + 1}-{end} (optimizer steps {done + 1}-"
+              f"{ae.optimizer_.t}) in {seconds:.1f} s; loss {ae.history_['loss'][-1]:.4f}, "
+              f"val_loss {ae.history_['val_loss'][-1]:.4f}")
     metrics = {"config": config, "epochs": len(ae.history_["loss"]), "steps": ae.optimizer_.t,
-               "history": ae.history_, "seconds_this_run": t.seconds}
+               "history": ae.history_, "seconds_this_run": seconds}
 
     def draw(figures):
         with figures.draw("loss", "loss_curves.png") as path:
-            plot.loss_curves(ae.history_, path=path, title=config["model"])
+            plot.loss_curves(ae.history_, path=path, title=config["model"],
+                             ylabel=LOSS_NAMES.get(ae.loss, ae.loss))
         with figures.draw("reconstructions", "reconstructions.png") as path:
             sample = X[:10]
             plot.reconstructions(sample, decoded_images(
@@ -207,12 +310,15 @@ def _add_cluster(sub):
     p = sub.add_parser("cluster", help="encode a dataset with a trained model and run K-means")
     p.add_argument("model", help="model.npz, or the folder `scratchnet train` wrote")
     _add_data_flags(p, dataset_required=False)
-    p.add_argument("--k", type=int, default=10, help="number of clusters")
-    p.add_argument("--n-init", type=int, default=10, help="K-means restarts")
+    p.add_argument("--k", type=positive_int, default=10,
+                   help="number of clusters, fewer than the images")
+    p.add_argument("--n-init", type=positive_int, default=10, help="K-means restarts")
     p.add_argument("--format", choices=("csv", "npy"), default="csv",
                    help="labels.csv (index,cluster,label) or labels.npy (+ true_labels.npy)")
-    p.add_argument("--silhouette-sample", type=int, default=10000)
-    p.add_argument("--out", required=True)
+    p.add_argument("--silhouette-sample", type=positive_int, default=10000,
+                   help="compute the O(N²) silhouette on a random subset of this many codes")
+    p.add_argument("--out", required=True, help="folder for labels, codes.npy, metrics.json "
+                                                "and figures")
     _add_common(p)
     p.set_defaults(func=_cmd_cluster)
 
@@ -226,12 +332,25 @@ def _model_path(args):
     return path
 
 
-def _load_model_and_data(args, path):
+def _check_k(k, n, where, silhouette=True):
+    """``--k`` against the ``n`` images found: at most ``n - 1`` when a silhouette is
+    computed (it is defined for 2..n-1 clusters; ``k = n`` makes every cluster a single image
+    and used to fail inside the silhouette, after K-means), at most ``n`` otherwise."""
+    if silhouette and n < 2:
+        raise CLIError(f"{where} has {n} image; clustering needs at least 2")
+    top = n - 1 if silhouette else n
+    if not 1 <= k <= top:
+        why = f" (one less than the {n} images in {where}: the silhouette needs a cluster " \
+              f"of two)" if silhouette else f" (the number of images in {where})"
+        raise CLIError(f"--k must be between 1 and {top}{why}, got {k}")
+
+
+def _load_model_and_data(args, path, silhouette=True):
     """The trained autoencoder at ``path`` and the data to cluster with it.
 
     Data flags not given default to the training run's (its ``train.json``); ``--k`` must fit
-    the number of images and the images must fit the model. Returns (ae, X, y, Xin), ``Xin``
-    being X as the model takes it.
+    the number of images (:func:`_check_k`) and the images must fit the model. Returns
+    (ae, X, y, Xin), ``Xin`` being X as the model takes it.
     """
     config_path = path.parent / CONFIG
     config = json.loads(config_path.read_text()) if config_path.is_file() else {}
@@ -242,8 +361,7 @@ def _load_model_and_data(args, path):
     args.data_dir = args.data_dir or config.get("data_dir")
     ae = models.Autoencoder.load(path)
     X, y = _load_data(args)
-    if not 1 <= args.k <= len(X):
-        raise CLIError(f"--k must be between 1 and the {len(X)} images, got {args.k}")
+    _check_k(args.k, len(X), f"{args.dataset} {args.split}", silhouette)
     Xin = model_input(ae, X)
     if Xin.shape[1:] != ae.input_shape:
         raise CLIError(f"the model takes inputs {ae.input_shape}, {args.dataset} gives "
@@ -253,12 +371,11 @@ def _load_model_and_data(args, path):
 
 def _cmd_cluster(args):
     path = _model_path(args)
+    out = _writable_folder(args.out)
     ae, X, y, Xin = _load_model_and_data(args, path)
     codes = ae.features(Xin)
     km, scores = kmeans_step(codes, y, args.k, args.n_init, args.seed, args.silhouette_sample)
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     if args.format == "csv":
         _write_csv(out / "labels.csv", ("index", "cluster", "label"),
                    zip(range(len(y)), km.labels_.tolist(), y.tolist()))
@@ -298,20 +415,23 @@ def _add_dec(sub):
     p = sub.add_parser("dec", help="refine the clusters of a trained autoencoder with DEC/IDEC")
     p.add_argument("model", help="model.npz, or the folder `scratchnet train` wrote")
     _add_data_flags(p, dataset_required=False)
-    p.add_argument("--k", type=int, default=10, help="number of clusters")
+    p.add_argument("--k", type=positive_int, default=10, help="number of clusters")
     p.add_argument("--normalize", type=float, default=None, metavar="SCALE",
                    help="L2-normalise the codes to length SCALE before clustering "
                         "(scratchnet.nn.L2Normalize)")
     p.add_argument("--idec", type=float, default=0.0, metavar="WEIGHT",
                    help="reconstruction weight: > 0 keeps the decoder training (IDEC)")
-    p.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")
-    p.add_argument("--max-iter", type=int, default=20000, help="maximum training steps")
-    p.add_argument("--update-interval", type=int, default=140,
+    p.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd",
+                   help="optimizer of the encoder and centroids")
+    p.add_argument("--max-iter", type=positive_int, default=20000,
+                   help="maximum training steps")
+    p.add_argument("--update-interval", type=positive_int, default=140,
                    help="steps between two refreshes of the target distribution")
     p.add_argument("--tol", type=float, default=1e-3,
                    help="stop when fewer than this fraction of labels change at a refresh")
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--n-init", type=int, default=20, help="K-means restarts for the centroids")
+    p.add_argument("--batch-size", type=positive_int, default=256, help="images per step")
+    p.add_argument("--n-init", type=positive_int, default=20,
+                   help="K-means restarts for the centroids")
     p.add_argument("--start", choices=("codes", "pixels"), default="codes",
                    help="where the centroids start: K-means on the codes (the paper), or the "
                         "mean code of each cluster of K-means on the images centred and scaled "
@@ -337,7 +457,8 @@ def _cmd_dec(args):
         raise CLIError(f"{ckpt} exists; continue it with --resume or choose another --out")
     if args.resume and not ckpt.is_file():
         raise CLIError(f"--resume: no checkpoint {ckpt}; start without --resume")
-    ae, X, y, Xin = _load_model_and_data(args, path)
+    _writable_folder(out)
+    ae, X, y, Xin = _load_model_and_data(args, path, silhouette=False)
 
     # DEC wants flat codes: a convolutional encoder gets a Flatten (and its decoder a Reshape)
     image_code = len(ae.code_shape) > 1
@@ -349,7 +470,11 @@ def _cmd_dec(args):
                              + list(ae.decoder))
 
     def report(dec, logs):
-        print(f"  step {logs['iteration']:>6}: KL {logs['loss']:.5f}  labels changed "
+        # the loss is the mean since the previous refresh: at the first one (step 0, before
+        # any training) there is none, and "KL nan" read like a failure
+        kl = logs["loss"]
+        kl = f"{kl:.5f}" if math.isfinite(kl) else "-      "
+        print(f"  step {logs['iteration']:>6}: KL {kl}  labels changed "
               f"{logs['delta_label']:.4f}  ACC {logs.get('acc', float('nan')):.4f}", flush=True)
 
     init = "k-means"
@@ -361,7 +486,6 @@ def _cmd_dec(args):
               reconstruction_weight=args.idec, decoder=decoder, n_init=args.n_init,
               random_state=args.seed, verbose=not args.quiet,
               callbacks=[] if args.quiet else [report], init=init)
-    out.mkdir(parents=True, exist_ok=True)
     if args.resume:
         print(f"resuming DEC from {ckpt}")
     with timer() as t:
@@ -385,7 +509,9 @@ def _cmd_dec(args):
             plot.confusion_matrix(y, dec.labels_, path=p, class_names=names)
         with figures.draw("history", "dec_history.png") as p:
             plot.loss_curves({k: dec.history_[k] for k in ("loss", "delta_label", "acc")},
-                             path=p, title="DEC, per target refresh")
+                             path=p, title="DEC, per target refresh",
+                             xlabel=f"target refresh (every {args.update_interval} steps)",
+                             ylabel="KL loss, fraction of labels changed, accuracy")
         with figures.draw("clusters", "clusters_contact_sheet.png") as p:
             plot.cluster_contact_sheet(X, dec.labels_, path=p)
         with figures.draw("centroids", "decoded_centroids.png") as p:
@@ -407,20 +533,27 @@ def _add_evaluate(sub):
     p.add_argument("--truth", help="true labels: .npy, or .csv with a 'label' column "
                                    "(default: the 'label' column of a labels .csv)")
     p.add_argument("--features", help=".npy of the features that were clustered (N, ...)")
-    p.add_argument("--silhouette-sample", type=int, default=None)
+    p.add_argument("--silhouette-sample", type=positive_int, default=None,
+                   help="compute the silhouette on a random subset of this many rows "
+                        "(default: all)")
     p.add_argument("--out", default=None, help="also write the scores to this .json file")
-    p.add_argument("--seed", type=int, default=0, help="seeds the silhouette sample")
+    p.add_argument("--seed", type=_non_negative_int, default=0,
+                   help="seeds the silhouette sample")
     p.set_defaults(func=_cmd_evaluate)
 
 
 def _cmd_evaluate(args):
+    if args.out:
+        if Path(args.out).is_dir():
+            raise CLIError(f"--out {args.out} is a folder; give the .json file to write")
+        _writable_folder(Path(args.out).parent)
     labels = _read_column(args.labels, "cluster")
-    truth = _read_column(args.truth, "label") if args.truth else None
+    truth = _read_column(args.truth, "label", flag="--truth") if args.truth else None
     if truth is None and args.labels.endswith(".csv"):
         truth = _read_column(args.labels, "label", required=False)
     features = None
     if args.features:
-        features = np.load(_existing(args.features), allow_pickle=False)
+        features = _load_npy(args.features, "--features")
         features = features.reshape(len(features), -1)
     if truth is None and features is None:
         raise CLIError("nothing to score against: give --truth and/or --features")
@@ -444,17 +577,22 @@ def _cmd_evaluate(args):
 def _add_cluster_images(sub):
     p = sub.add_parser("cluster-images",
                        help="cluster a folder of your own images with a small autoencoder")
-    p.add_argument("folder", help="folder of .png/.jpg images (sub-folders are not read)")
-    p.add_argument("--k", type=int, default=10, help="number of clusters")
-    p.add_argument("--out", required=True)
-    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("folder", help="folder of images (" + " ".join(datasets.images.IMAGE_EXTENSIONS)
+                   + "), sub-folders included")
+    p.add_argument("--k", type=positive_int, default=10,
+                   help="number of clusters, fewer than the images")
+    p.add_argument("--out", required=True,
+                   help="folder for clusters.csv, model.npz, metrics.json and the sheets")
+    p.add_argument("--epochs", type=positive_int, default=20,
+                   help="training epochs (see --steps)")
     p.add_argument("--steps", type=positive_int, default=None, help=STEPS_HELP)
     p.add_argument("--size", type=positive_int, nargs="+", default=[32], metavar="N",
                    help="resize every image to N×N, or to H×W with two numbers (the "
                         "pooling autoencoder needs multiples of 4)")
     p.add_argument("--grayscale", action="store_true", help="read the images as grey")
-    p.add_argument("--n-init", type=int, default=10, help="K-means restarts")
-    p.add_argument("--per-sheet", type=int, default=64, help="images per cluster sheet")
+    p.add_argument("--n-init", type=positive_int, default=10, help="K-means restarts")
+    p.add_argument("--per-sheet", type=positive_int, default=64,
+                   help="at most this many images on each cluster's sheet")
     _add_common(p)
     p.set_defaults(func=_cmd_cluster_images)
 
@@ -466,11 +604,13 @@ def _cmd_cluster_images(args):
     if len(args.size) > 2:
         raise CLIError(f"--size takes N or H W, got {len(args.size)} numbers")
     size = (args.size[0], args.size[-1])
+    out = _writable_folder(args.out)
+    _, others = datasets.images.find_image_files(folder)
     X, paths = datasets.load_image_folder(folder, size=size, grayscale=args.grayscale)
-    if not 1 <= args.k <= len(X):
-        raise CLIError(f"--k must be between 1 and the number of images ({len(X)} in "
-                       f"{folder}), got {args.k}")
-    print(f"{folder}: {len(X)} images, resized to {X.shape[1:]}")
+    _check_k(args.k, len(X), folder)
+    print(f"{folder}: {len(X)} images, resized to {X.shape[1:]}"
+          + (f"; {others} other file(s) left out (not "
+             f"{'/'.join(datasets.images.IMAGE_EXTENSIONS)})" if others else ""))
     X = datasets.to_float32(X)
     try:
         ae = models.pool_autoencoder(in_channels=X.shape[1], image_size=size,
@@ -483,8 +623,6 @@ def _cmd_cluster_images(args):
     km, scores = kmeans_step(codes, None, args.k, args.n_init, args.seed)
     scores["train_seconds"] = t.seconds
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     _write_csv(out / "clusters.csv", ("path", "cluster"), zip(paths, km.labels_.tolist()))
     ae.save(out / "model.npz")
     _print_scores(scores)
@@ -499,7 +637,8 @@ def _cmd_cluster_images(args):
                     plot.image_grid(X[members], ncols=min(8, members.size), path=p,
                                     titles=[Path(paths[i]).name[:14] for i in members])
         with figures.draw("loss", "loss_curves.png") as p:
-            plot.loss_curves(ae.history_, path=p, title="pool autoencoder")
+            plot.loss_curves(ae.history_, path=p, title="pool autoencoder",
+                             ylabel=LOSS_NAMES.get(ae.loss, ae.loss))
     figures = write_metrics_and_figures(out, metrics, draw)
     sheets = [v for k, v in figures.paths.items() if k.startswith("cluster_")]
     write_json(out / "metrics.json", {**metrics, "contact_sheets": sheets, **figures.record()})
@@ -509,10 +648,34 @@ def _cmd_cluster_images(args):
 
 # ---- small helpers ------------------------------------------------------------------------
 
-def _existing(path):
+def _existing(path, flag=None):
     if not Path(path).is_file():
-        raise CLIError(f"no such file: {path}")
+        raise CLIError(f"{flag + ' ' if flag else ''}no such file: {path}")
     return path
+
+
+def _load_npy(path, flag):
+    """The array in the ``.npy`` file ``path`` (given with ``flag``): one row per image.
+
+    ``np.load`` opens more than ``.npy``: an ``.npz`` archive (a model file, say) comes back
+    as a lazy dict, a 0-d array has no rows, a pickled object array is refused with a hint
+    that does not name the file. Each becomes one line naming the flag and the file.
+    """
+    _existing(path, flag)
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as e:
+        raise CLIError(f"{flag} {path}: not a readable .npy array ({_one_line(str(e))}); "
+                       f"expected a file written by numpy.save") from None
+    if not isinstance(arr, np.ndarray):
+        names = ", ".join(list(arr.files)[:5])
+        arr.close()
+        raise CLIError(f"{flag} {path}: expected a .npy array written by numpy.save, got an "
+                       f".npz archive (holding {names})")
+    if arr.ndim == 0:
+        raise CLIError(f"{flag} {path}: expected an array with one row per image (N, ...), "
+                       f"got a 0-d array")
+    return arr
 
 
 def _write_csv(path, header, rows):
@@ -522,15 +685,19 @@ def _write_csv(path, header, rows):
         w.writerows(rows)
 
 
-def _read_column(path, column, required=True):
-    """Integer labels from a .npy file or from ``column`` of a .csv file (None if absent)."""
-    _existing(path)
+def _read_column(path, column, required=True, flag=None):
+    """Integer labels from a .npy file or from ``column`` of a .csv file (None if absent).
+
+    The CSV is read as ``utf-8-sig``: spreadsheet programs (Excel's "CSV UTF-8") start the
+    file with a byte-order mark, which plain ``utf-8`` would glue to the first header.
+    """
+    _existing(path, flag)
     if path.endswith(".npy"):
-        arr = np.load(path, allow_pickle=False)
+        arr = _load_npy(path, flag or "labels")
         if arr.ndim != 1 or arr.dtype.kind not in "iu":
             raise CLIError(f"{path}: expected a 1-d integer array, got {arr.dtype} {arr.shape}")
         return arr.astype(np.int64)
-    with open(path, newline="") as f:
+    with open(path, newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f)
         if column not in (reader.fieldnames or []):
             if not required:
@@ -538,8 +705,39 @@ def _read_column(path, column, required=True):
             raise CLIError(f"{path}: expected a '{column}' column, got {reader.fieldnames}")
         try:
             return np.array([int(row[column]) for row in reader], dtype=np.int64)
-        except ValueError as e:
+        except (ValueError, TypeError) as e:
             raise CLIError(f"{path}: column '{column}' must hold integers ({e})") from None
+
+
+def _one_line(text):
+    """``text`` on one line: a multi-line message (a loader's list of files and folders)
+    joined with "; ", runs of spaces collapsed."""
+    lines = [" ".join(line.split()) for line in str(text).splitlines() if line.strip()]
+    joined = ""
+    for line in lines:
+        joined += ("" if not joined else " " if joined.endswith(":") else "; ") + line
+    return joined
+
+
+def _os_error_message(e, args):
+    """One line for an ``OSError``: the path it concerns, what went wrong, what to do.
+
+    An error the system raised has an ``errno`` and usually a ``filename``; a full disk
+    often has none (``write`` on an open file), so the ``--out`` being written is named.
+    An ``OSError`` raised with a message of its own (a dataset not found) keeps it.
+    """
+    if e.errno is None or not e.strerror:
+        return str(e)
+    where = e.filename if e.filename is not None else getattr(args, "out", None)
+    message = f"{where}: {e.strerror}" if where is not None else e.strerror
+    if e.filename2 is not None:
+        message += f" (and {e.filename2})"
+    hint = {errno.ENOSPC: "free some space, or give --out a folder on another disk",
+            errno.EDQUOT: "free some space, or give --out a folder on another disk",
+            errno.EACCES: "check its permissions",
+            errno.EPERM: "check its permissions",
+            errno.EROFS: "that file system is read-only; give --out another folder"}
+    return message + (f"; {hint[e.errno]}" if e.errno in hint else "")
 
 
 def _print_scores(scores):
@@ -551,11 +749,45 @@ def _print_scores(scores):
 COMMANDS = [_add_train, _add_cluster, _add_dec, _add_evaluate, _add_cluster_images]
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Shows an option's default once, and only when there is one worth showing.
+
+    ``ArgumentDefaultsHelpFormatter`` adds ``(default: None)`` to options that have none
+    and a second default to help texts that already state theirs; and it was only given to
+    the top-level parser, so the subcommands' ``--help`` showed no defaults at all.
+    """
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if (not action.option_strings or default is None or default is False
+                or default == argparse.SUPPRESS or "default" in text):
+            return text
+        shown = " ".join(map(str, default)) if isinstance(default, list) else str(default)
+        shown = shown.replace("%", "%%")   # argparse %-formats help strings
+        return f"{text} (default: {shown})" if text else f"default: {shown}"
+
+
+class _Parser(argparse.ArgumentParser):
+    """``ArgumentParser`` whose errors are one line, like every other error of the command.
+
+    argparse prints the whole usage before its error; the error line already names the flag
+    (``argument --limit: expected a positive int, got '-5'``), and ``--help`` is one flag away.
+    Sub-parsers are made of the same class, so this holds for every subcommand.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {_one_line(message)} (see {self.prog} --help)\n")
+
+
 def build_parser():
     """The ``argparse`` parser with one sub-parser per entry of ``COMMANDS``."""
-    parser = argparse.ArgumentParser(
-        prog="scratchnet", description="Image clustering with autoencoders, from scratch.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = _Parser(
+        prog="scratchnet", description="Image clustering with autoencoders, from scratch.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in COMMANDS:
         add(sub)
@@ -567,9 +799,15 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         return args.func(args) or 0
-    except (CLIError, FileNotFoundError, ValueError) as e:
-        print(f"scratchnet {args.command}: error: {e}", file=sys.stderr)
-        return 2
+    except (CLIError, ValueError) as e:
+        # CLIError: our own checks; ValueError: the library's validation of the data and
+        # files (a corrupt dataset or checkpoint, a non-finite loss), which names its cause
+        message = str(e)
+    except OSError as e:
+        # the file system: a missing or unreadable file, a refused permission, a full disk
+        message = _os_error_message(e, args)
+    print(f"scratchnet {args.command}: error: {_one_line(message)}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -192,7 +192,7 @@ def test_dec_start_from_the_pixel_clusters(trained, tmp_path):
     (["--normalize", "2", "--idec", "1"], "--normalize and --idec do not go together"),
     (["--normalize", "-1"], "--normalize must be a positive length"),
     (["--resume"], "--resume: no checkpoint"),
-    (["--k", "0"], "--k must be between 1 and the 160 images"),
+    (["--k", "161"], "--k must be between 1 and 160 (the number of images in fashion-mnist"),
 ])
 def test_dec_errors(trained, tmp_path, capsys, extra, message):
     out, _ = trained
@@ -274,8 +274,8 @@ def test_cluster_images_separates_the_colours_and_repeats(image_folder, tmp_path
 
 @pytest.mark.parametrize("case, message", [
     ("missing", "is not a folder"),
-    ("empty", "no readable .png/.jpg/.jpeg image"),
-    ("too_many", "--k must be between 1 and the number of images (18 in"),
+    ("empty", "no readable .png/.jpg/.jpeg/.bmp/.gif/.webp/.tif/.tiff image"),
+    ("too_many", "--k must be between 1 and 17 (one less than the 18 images in"),
 ])
 def test_cluster_images_errors(image_folder, tmp_path, capsys, case, message):
     folder = {"missing": tmp_path / "nope", "empty": tmp_path / "empty",
