@@ -711,11 +711,13 @@ def _read_column(path, column, required=True, flag=None):
 
 def _one_line(text):
     """``text`` on one line: a multi-line message (a loader's list of files and folders)
-    joined with "; ", runs of spaces collapsed."""
+    joined with "; " (a space after a line that ends a sentence or a heading), runs of
+    spaces collapsed."""
     lines = [" ".join(line.split()) for line in str(text).splitlines() if line.strip()]
     joined = ""
     for line in lines:
-        joined += ("" if not joined else " " if joined.endswith(":") else "; ") + line
+        joined += ("" if not joined else " " if joined.endswith((":", ".", ";")) else "; ") \
+            + line
     return joined
 
 
