@@ -60,7 +60,7 @@ from scratchnet.nn import L2Normalize, Sequential
 from scratchnet.pipeline import (aggregate, centred_pixel_kmeans, class_names, cluster_means,
                                  decoded_images, example_parser, external_scores, fit_length,
                                  format_table, load_images, positive_int, timer, write_json,
-                                 write_metrics_and_figures, writable_out)
+                                 write_metrics_and_figures, writable_folder)
 
 COLUMNS = ("acc", "nmi", "ari", "purity", "seconds")
 STAGES = ("pixels + K-means", "AE + K-means", "AE + UMAP + K-means", "AE + UMAP + GMM", "DEC")
@@ -242,7 +242,10 @@ def parse(argv=None):
         args.limit, args.epochs, args.steps, args.n_init = args.limit or 400, 1, None, 2
         args.batch_size = min(args.batch_size, 64)
         args.dec_iters, args.update_interval = 20, 5
-    args.out = writable_out(p, args.out or "out/mnist_dec")
+    try:
+        args.out = writable_folder(args.out or "out/mnist_dec")
+    except ValueError as e:
+        p.error(str(e))
     return args
 
 

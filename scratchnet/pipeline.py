@@ -11,9 +11,11 @@ codes) → K-means → scores. The scores split in two kinds:
 Internal scores computed on different feature spaces (1024 grey pixels vs a 512-d code) are
 not comparable in absolute terms; the external ones are, since they only see labels.
 """
+import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -167,7 +169,6 @@ def _jsonable(v):
 
 def positive_int(text):
     """``argparse`` type: an int >= 1 (``--steps 0`` is refused with a usage error)."""
-    import argparse
     try:
         value = int(text)
     except ValueError:
@@ -178,8 +179,9 @@ def positive_int(text):
 
 
 def non_negative_int(text):
-    """``argparse`` type: an int >= 0 (a seed)."""
-    import argparse
+    """``argparse`` type for ``--seed``: an int >= 0, as ``numpy.random.default_rng`` takes.
+    Checked by the parser so that the error names the flag (numpy's own, raised much later,
+    does not)."""
     try:
         value = int(text)
     except ValueError:
@@ -189,20 +191,71 @@ def non_negative_int(text):
     return value
 
 
-def writable_out(parser, out):
-    """``out`` as a Path, created and probed *before* any work: a run that can never save its
-    results should fail in its first second, not after an hour of training. A folder that
-    cannot be made or written is a usage error naming ``--out`` (exit 2)."""
-    out = Path(out)
+def writable_folder(path, flag="--out"):
+    """Create folder ``path`` and prove a file can be written in it; return it as a Path.
+
+    Called before any work starts: an ``--out`` that cannot be written (``/dev/null/x``, a
+    read-only disk, a folder of another user) must fail in the first second, not after an
+    hour of training. The probe is a real file, created and removed, since permission bits
+    alone do not tell (a read-only mount, ACLs, root). A ValueError names the flag.
+    """
+    path = Path(path)
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / f".write-test-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=path, prefix=".scratchnet-probe-")
+        os.close(fd)
+        os.remove(probe)
     except OSError as e:
-        parser.error(f"--out {out}: cannot write there ({e.strerror or e}); choose another "
-                     "folder")
-    return out
+        raise ValueError(f"{flag} {path}: cannot write there ({e.strerror or e}); choose a "
+                         f"folder you can write to") from None
+    return path
+
+
+def one_line(text):
+    """``text`` on one line: a multi-line message (a loader's list of files and folders)
+    joined with "; " (a space after a line that ends a sentence or a heading), runs of
+    spaces collapsed."""
+    lines = [" ".join(line.split()) for line in str(text).splitlines() if line.strip()]
+    joined = ""
+    for line in lines:
+        joined += ("" if not joined else " " if joined.endswith((":", ".", ";")) else "; ") \
+            + line
+    return joined
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Shows an option's default once, and only when there is one worth showing.
+
+    ``ArgumentDefaultsHelpFormatter`` adds ``(default: None)`` to options that have none
+    and a second default to help texts that already state theirs; and it was only given to
+    the top-level parser, so the subcommands' ``--help`` showed no defaults at all.
+    """
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if (not action.option_strings or default is None or default is False
+                or default == argparse.SUPPRESS or "default" in text):
+            return text
+        shown = " ".join(map(str, default)) if isinstance(default, list) else str(default)
+        shown = shown.replace("%", "%%")   # argparse %-formats help strings
+        return f"{text} (default: {shown})" if text else f"default: {shown}"
+
+
+class Parser(argparse.ArgumentParser):
+    """``ArgumentParser`` whose errors are one line, like every other error of the command.
+
+    argparse prints the whole usage before its error; the error line already names the flag
+    (``argument --limit: expected a positive int, got '-5'``), and ``--help`` is one flag away.
+    Sub-parsers are made of the same class, so this holds for every subcommand.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
 
 
 STEPS_HELP = ("train for this many optimizer steps (batches) instead of --epochs, whatever the "
@@ -220,9 +273,7 @@ def example_parser(description, datasets=("mnist", "fashion-mnist", "cifar10"),
     flag its training ignores: an example that sizes its training with :func:`fit_length`
     passes ``with_steps=True``.
     """
-    import argparse
-    p = argparse.ArgumentParser(description=description,
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = Parser(description=description)
     p.add_argument("--dataset", choices=datasets, default=default_dataset)
     p.add_argument("--split", choices=("train", "test", "all"), default=default_split)
     p.add_argument("--data-dir", default=None,
@@ -494,7 +545,10 @@ def kmeans_example_parser(description, name, **kwargs):
         args = p.parse_args(argv)
         if args.quick:
             args.limit, args.epochs, args.n_init = args.limit or 400, min(args.epochs, 1), 2
-        args.out = writable_out(p, args.out or f"out/{name}")
+        try:
+            args.out = writable_folder(args.out or f"out/{name}")
+        except ValueError as e:
+            p.error(str(e))
         return args
     return parse
 

@@ -447,3 +447,46 @@ def test_console_script_points_at_main():
     name, target = (s.strip() for s in line.split("="))
     module, func = target.split(":")
     assert name == "scratchnet" and getattr(importlib.import_module(module), func) is main
+
+
+def test_cluster_and_dec_use_the_training_runs_limit_and_subset(tmp_path):
+    """R9: a model trained on a random 40 of 60 images is clustered on those same 40 (the run's
+    --limit, drawn with the run's seed), not on all 60, unless --limit says otherwise."""
+    data = _idx_dir(tmp_path, 60, 8)
+    argv = _synthetic_train(data, tmp_path / "run", "--epochs", "1", "--limit", "40")
+    argv[argv.index("--seed") + 1] = "3"
+    assert main(argv) == 0
+    from scratchnet.pipeline import load_images
+    X_run, y_run = load_images("mnist", "test", str(data), limit=40, random_state=3)
+    assert main(["cluster", str(tmp_path / "run"), "--k", "3", "--n-init", "1", "--quiet",
+                 "--seed", "0", "--out", str(tmp_path / "c")]) == 0
+    clustered = _metrics(tmp_path / "c")
+    assert clustered["n"] == 40
+    labels = np.loadtxt(tmp_path / "c" / "labels.csv", delimiter=",", skiprows=1, dtype=int)
+    np.testing.assert_array_equal(labels[:, 2], y_run)  # the same images, in the same order
+    assert main(["cluster", str(tmp_path / "run"), "--k", "3", "--n-init", "1", "--quiet",
+                 "--limit", "50", "--out", str(tmp_path / "c50")]) == 0
+    assert _metrics(tmp_path / "c50")["n"] == 50
+
+
+def test_cluster_images_trains_by_steps_shows_reconstructions_and_warns_when_untrained(
+        image_folder, tmp_path, monkeypatch, capsys):
+    """A first run that tells the truth: the default training is a number of steps, whatever
+    the number of images; the reconstructions are drawn; and an autoencoder no better than
+    the mean image is called out."""
+    import scratchnet.cli as cli
+    monkeypatch.setattr(cli, "IMAGE_FOLDER_STEPS", 7)
+    sizes, fit = [], Autoencoder.fit
+
+    def recording_fit(self, X, **kwargs):
+        sizes.append({k: kwargs.get(k) for k in ("epochs", "steps")})
+        return fit(self, X, **kwargs)
+    monkeypatch.setattr(Autoencoder, "fit", recording_fit)
+    assert main(["cluster-images", str(image_folder), "--k", "3", "--n-init", "1", "--quiet",
+                 "--out", str(tmp_path / "a")]) == 0
+    metrics = _metrics(tmp_path / "a")
+    assert "reconstructions" in metrics["figures"]
+    assert Path(metrics["figures"]["reconstructions"]).stat().st_size > 0
+    assert sizes == [{"epochs": None, "steps": 7}]
+    assert metrics["scores"]["reconstruction_loss"] > 0.9 * metrics["scores"]["mean_image_loss"]
+    assert "no better than" in capsys.readouterr().err  # 7 steps: barely trained

@@ -364,7 +364,9 @@ class DEC(BaseEstimator):
                 labels_last = labels
                 self._log(it, sums / count if count else sums * np.nan, delta, labels, y)
                 sums[:], count = 0, 0
-                bar.set_postfix(loss=f"{self.history_['loss'][-1]:.4g}", delta=f"{delta:.4f}",
+                loss = self.history_["loss"][-1]  # nan at step 0: no batch trained yet
+                bar.set_postfix(loss=f"{loss:.4g}" if np.isfinite(loss) else "-",
+                                delta=f"{delta:.4f}",
                                 refresh=False)
                 if it > 0 and delta < self.tol:
                     break
