@@ -243,7 +243,8 @@ def parse(argv=None):
         args.batch_size = min(args.batch_size, 64)
         args.dec_iters, args.update_interval = 20, 5
     try:
-        args.out = writable_folder(args.out or "out/mnist_dec")
+        # a quick run never overwrites the full run's results
+        args.out = writable_folder(args.out or "out/mnist_dec" + ("-quick" * args.quick))
     except ValueError as e:
         p.error(str(e))
     return args

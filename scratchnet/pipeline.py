@@ -288,7 +288,9 @@ def example_parser(description, datasets=("mnist", "fashion-mnist", "cifar10"),
     p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--seeds", type=positive_int, default=1,
                    help="run seeds seed..seed+N-1 and report mean ± std")
-    p.add_argument("--out", default=None, help="output folder (default: out/<example name>)")
+    p.add_argument("--out", default=None,
+                   help="output folder (default: out/<example name>, out/<example name>-quick "
+                        "with --quick)")
     p.add_argument("--quick", action="store_true",
                    help="smoke test: a few hundred images, one epoch")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -546,7 +548,8 @@ def kmeans_example_parser(description, name, **kwargs):
         if args.quick:
             args.limit, args.epochs, args.n_init = args.limit or 400, min(args.epochs, 1), 2
         try:
-            args.out = writable_folder(args.out or f"out/{name}")
+            # a quick run never overwrites the full run's results
+            args.out = writable_folder(args.out or f"out/{name}" + ("-quick" * args.quick))
         except ValueError as e:
             p.error(str(e))
         return args

@@ -309,3 +309,19 @@ def test_examples_check_out_and_flags_before_any_work(name, tmp_path, capsys, mo
             example.main(argv + ["--quick", "--data-dir", str(tmp_path)])
         assert exit_.value.code == 2
         assert message in capsys.readouterr().err
+
+
+def test_a_quick_run_has_its_own_output_folder(tmp_path, monkeypatch):
+    """--quick must not overwrite the headline results in out/<example>/."""
+    monkeypatch.chdir(tmp_path)
+    for name in EXAMPLES:
+        module = _load_example(name)
+        parse = getattr(module, "parse", None)
+        if parse is None:  # the AE + K-means examples build theirs in main
+            continue
+        assert parse(["--quick"]).out == Path(f"out/{name}-quick")
+        assert parse([]).out == Path(f"out/{name}")
+    from scratchnet.pipeline import kmeans_example_parser
+    parse = kmeans_example_parser("x", "some_example")
+    assert parse(["--quick"]).out == Path("out/some_example-quick")
+    assert parse([]).out == Path("out/some_example")

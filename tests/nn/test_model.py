@@ -272,3 +272,25 @@ def test_fit_rejects_bad_steps(kwargs, message):
     with pytest.raises(ValueError, match=message):
         ae.fit(X, X, loss="mse", optimizer=opt, verbose=False, **kwargs)
     assert opt.t == 0
+
+
+def test_the_first_run_says_that_it_compiles(tmp_path, monkeypatch, capsys):
+    """A machine's first run stands still for ~15 s while Numba compiles: say so, once."""
+    import scratchnet.nn.model as model_module
+    from scratchnet.nn import SGD, Dense, Sequential
+    fake = tmp_path / "nn"
+    (fake / "functional" / "__pycache__").mkdir(parents=True)
+    monkeypatch.setattr(model_module, "__file__", str(fake / "model.py"))
+    monkeypatch.setattr(model_module, "_FIRST_RUN_NOTED", False)
+    X = np.random.default_rng(0).random((8, 3)).astype(np.float32)
+    net = Sequential([Dense(3, 3, random_state=0)])
+    def fit():
+        net.fit(X, X, loss="mse", optimizer=SGD(net.parameters(), lr=0.01), epochs=1,
+                batch_size=4, verbose=True)
+    fit()
+    fit()
+    assert capsys.readouterr().err.count("Numba compiles the kernels") == 1
+    monkeypatch.setattr(model_module, "_FIRST_RUN_NOTED", False)
+    (fake / "functional" / "__pycache__" / "kernel.nbi").write_bytes(b"")
+    fit()
+    assert "Numba compiles" not in capsys.readouterr().err  # the cache is there: no note
