@@ -1,8 +1,23 @@
 """scratchnet.cluster: K-means (Python driver + one-iteration Numba kernel beside its NumPy
-reference, in ``_lloyd.py``)."""
-from .kmeans import KMeans, kmeans_plusplus
-from .dec import DEC, ClusteringLayer, soft_assignment, target_distribution
+reference, in ``_lloyd.py``), a Gaussian mixture, and DEC.
+
+K-means and the mixture need only NumPy and their own kernels. DEC trains an encoder, so it
+needs the network core (``scratchnet.nn``); it is imported on first use
+(``scratchnet.cluster.DEC``), so that ``from scratchnet.cluster import KMeans`` does not load
+the layers, the convolution kernels and the parallel trainer.
+"""
 from .gmm import GaussianMixture
+from .kmeans import KMeans, kmeans_plusplus
+
+_FROM_DEC = ("ClusteringLayer", "DEC", "soft_assignment", "target_distribution")
 
 __all__ = ["ClusteringLayer", "DEC", "GaussianMixture", "KMeans", "kmeans_plusplus",
            "soft_assignment", "target_distribution"]
+
+
+def __getattr__(name):
+    """DEC and its helpers, imported when first asked for (PEP 562)."""
+    if name in _FROM_DEC:
+        from . import dec
+        return getattr(dec, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..base import BaseEstimator
 from ..exceptions import convergence_warning
-from ..nn.base import as_rng
+from .._utils import as_rng
 from .kmeans import KMeans, kmeans_plusplus
 
 _COVARIANCE_TYPES = ("full", "diag")

@@ -10,7 +10,7 @@ from threadpoolctl import threadpool_limits
 
 from ..base import BaseEstimator, check_array, check_sample_weight, raise_if_not_finite
 from ..exceptions import convergence_warning
-from ..nn.base import as_rng
+from .._utils import as_rng
 from ._lloyd import (_inertia, assign_labels, center_rows, column_sums, lloyd_iter_numba,
                      make_buffers)
 

@@ -26,7 +26,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..base import BaseEstimator
-from ..nn.base import as_rng
+from .._utils import as_rng
 from ._graph import fuzzy_union, membership_strengths, smooth_knn_dist, spectral_layout
 from ._knn import exact_knn
 from ._layout import find_ab_params, optimize_layout

@@ -2,7 +2,7 @@ r"""Silhouette coefficients (Rousseeuw 1987), exact, in O(n·k) memory."""
 import numpy as np
 from numba import njit
 
-from ..nn.base import as_rng
+from .._utils import as_rng
 from ._pairwise import SortedByLabel, check_X_labels, exact_sq
 
 # A pair whose GEMM-based d² is below NEAR·(|x_i|² + |x_j|²) is recomputed exactly (see

@@ -41,7 +41,7 @@ import numpy as np
 
 from ..nn import (Conv2D, Conv2DTranspose, Dense, MaxPool2D, ReLU, Sequential, Sigmoid,
                   UpSampling2D)
-from ..nn.base import as_rng
+from .._utils import as_rng
 from .autoencoder import Autoencoder
 
 _ACTIVATIONS = {"relu": ReLU, "sigmoid": Sigmoid}

@@ -24,6 +24,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from .._utils import as_rng  # noqa: F401  (re-exported: the layers take random_state)
+
 _deferred = threading.local()   # per thread: another thread training meanwhile is unaffected
 
 
@@ -182,18 +184,6 @@ def check_input(layer, x, ndim, what, channels=None, channel_axis=1):
         raise ValueError(f"{layer.name}: expected input {what}, got {x.shape}")
     if x.dtype.kind != "f":
         raise TypeError(f"{layer.name}: expected a floating-point input, got dtype {x.dtype}")
-
-
-def as_rng(random_state):
-    """``None``, an int seed or a Generator -> a ``np.random.Generator``.
-
-    A legacy ``np.random.RandomState`` (what scikit-learn code passes) seeds a new Generator
-    from its next draw, so it advances as scikit-learn's estimators advance it."""
-    if isinstance(random_state, np.random.Generator):
-        return random_state
-    if isinstance(random_state, np.random.RandomState):
-        return np.random.default_rng(random_state.randint(2**31 - 1))
-    return np.random.default_rng(random_state)
 
 
 def glorot_uniform(shape, fan_in, fan_out, rng, dtype=np.float32):
