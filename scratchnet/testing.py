@@ -29,7 +29,8 @@ Example
 """
 import numpy as np
 
-from .nn.base import Parameter, as_rng
+from ._utils import as_rng
+from .nn.base import Parameter
 
 __all__ = ["GradientCheckError", "check_gradients", "check_loss_gradients", "named_parameters"]
 

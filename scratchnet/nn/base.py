@@ -24,7 +24,6 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from .._utils import as_rng  # noqa: F401  (re-exported: the layers take random_state)
 
 _deferred = threading.local()   # per thread: another thread training meanwhile is unaffected
 

@@ -14,7 +14,8 @@ References
 import numpy as np
 
 from . import functional as F
-from .base import Layer, Parameter, as_rng, check_input, glorot_uniform, zeros
+from .._utils import as_rng
+from .base import Layer, Parameter, check_input, glorot_uniform, zeros
 from .functional.padding import check_padding, conv_output_size, conv_transpose_output_size
 
 

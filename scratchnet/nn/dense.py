@@ -1,7 +1,8 @@
 r"""The fully connected layer, :math:`Y = X W + b`."""
 import numpy as np
 
-from .base import Layer, Parameter, as_rng, check_input, glorot_uniform, zeros
+from .._utils import as_rng
+from .base import Layer, Parameter, check_input, glorot_uniform, zeros
 
 
 class Dense(Layer):
