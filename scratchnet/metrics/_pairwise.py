@@ -11,10 +11,9 @@ and a Numba kernel turns them into distances and reduces them. Memory is O(B² +
 Accuracy. The identity cancels badly when two points are close compared with their norms, so
 X is first centered (smaller norms), and any pair whose :math:`d^2` comes out below
 ``NEAR * (|x_i|² + |x_j|²)`` is recomputed exactly as :math:`\sum_f (x_{if} - x_{jf})^2` in
-float64. For a rigorous use (Dunn's index) ``error_factor`` gives a bound on the error of the
-GEMM-based :math:`d^2` from the standard dot-product error analysis (Higham 2002, §3.1):
-:math:`|\mathrm{fl}(x\cdot y) - x\cdot y| \le \gamma_d \sum_f |x_f y_f|`, :math:`\gamma_d =
-d u / (1 - d u)`.
+float64. Dunn's index needs a rigorous bound instead of a threshold; it takes one from the
+standard dot-product error analysis (Higham 2002, §3.1), :math:`|\mathrm{fl}(x\cdot y) - x\cdot y|
+\le \gamma_d \sum_f |x_f y_f|` with :math:`\gamma_d = d u / (1 - d u)` (see ``dunn.py``).
 
 Threads. BLAS threads and Numba's OpenMP threads both spin for a while after their work, so
 alternating a 2-thread GEMM with a 2-thread kernel on 2 cores wastes much of each (measured:
@@ -92,15 +91,6 @@ class SortedByLabel:
         A = self.Xc if A is None else A
         tasks = self.upper_blocks() if tasks is None else tasks
         return map_gemm_blocks(A, A, tasks, work, make_state, n_workers)
-
-    def error_factor(self):
-        r"""γ with :math:`|\tilde d^2_{ij} - d^2_{ij}| \le γ (\lVert x_i\rVert^2 + \lVert x_j
-        \rVert^2)` for the GEMM-based squared distance of centered rows, which also covers the
-        rounding of the centering itself (at most a few units u per coordinate)."""
-        u = np.finfo(self.Xc.dtype).eps / 2
-        d = self.d
-        gamma_d = d * u / (1 - d * u)
-        return 2 * (gamma_d + u) + 16 * u
 
 
 def map_gemm_blocks(A, B, tasks, work, make_state, n_workers=None):

@@ -164,8 +164,10 @@ def dunn_index(X, labels):
     rho = np.sqrt(np.maximum(s.sq - np.einsum("if,if->i", Z64, Z64), 0.0))
     Z = np.ascontiguousarray(Z64.astype(s.Xc.dtype))  # the brackets' GEMM in X's precision
     zsq = np.einsum("if,if->i", Z.astype(np.float64), Z.astype(np.float64))
-    # slack for the GEMM in m dimensions, the rounding of Z and of the centering (as in
-    # SortedByLabel.error_factor), and float64 rounding in the norms and the basis
+    # slack for the rounding on the way, relative to |x_i|² + |x_j|²: the GEMM in m dimensions
+    # (Higham 2002, §3.1: |fl(x·y) - x·y| <= γ_m Σ|x_f y_f|, γ_m = m u / (1 - m u)), the
+    # rounding of Z and of the centering (a few units u per coordinate), and float64 rounding
+    # in the norms and the basis
     u = np.finfo(s.Xc.dtype).eps / 2
     margin = 2 * (m * u / (1 - m * u) + u) + 16 * u + 1e-9
 
