@@ -8,6 +8,7 @@ from .conv import Conv2D, Conv2DTranspose
 from .pooling import MaxPool2D, UpSampling2D
 from .normalize import L2Normalize
 from .optim import SGD, Adadelta, Adam, Optimizer
-from .checkpoint import Callback, History, ModelCheckpoint, load_checkpoint, load_model
+from .callbacks import Callback, History, ModelCheckpoint
 from .model import Sequential, TrainingDivergedError
+from .checkpoint import load_checkpoint, load_model
 from .schedules import LearningRateScheduler, cosine_decay

@@ -3,7 +3,8 @@ r"""``Sequential``: a stack of layers with ``fit``, ``predict``, ``summary``, sa
 Training is the textbook loop — for every batch: zero the gradients, forward, loss, backward,
 optimizer step (``Sequential._train_batch``) — wrapped in epochs that shuffle, report and call
 callbacks. Everything a run needs to continue after an interruption (weights, optimizer state,
-next epoch, shuffling seed, history) goes into one ``.npz`` file; see :class:`ModelCheckpoint`.
+next epoch, shuffling seed, history) goes into one ``.npz`` file; see
+:class:`~scratchnet.nn.callbacks.ModelCheckpoint` and :mod:`scratchnet.nn.checkpoint`.
 
 Example
 -------
@@ -25,12 +26,11 @@ from tqdm.auto import tqdm
 
 from ._parallel import ParallelStep
 from .base import Layer, Parameter, backward_through
-from .checkpoint import (Callback, History, ModelCheckpoint, load_checkpoint, load_model,
-                         save_model)
+from .callbacks import Callback, History
 from .losses import BCELoss, KLDivLoss, MSELoss
+from .saving import save_model
 
-__all__ = ["Sequential", "History", "Callback", "ModelCheckpoint", "load_model",
-           "load_checkpoint", "TrainingDivergedError"]
+__all__ = ["Sequential", "TrainingDivergedError"]
 
 
 class TrainingDivergedError(ValueError):
@@ -429,8 +429,8 @@ class Sequential:
         """Write architecture, weights (and optionally optimizer and ``state``) to one ``.npz``.
 
         The file is written to a temporary file in the same folder and renamed over ``path``,
-        so ``path`` always holds either the old or the new complete file. See
-        :func:`load_model` and :func:`load_checkpoint`.
+        so ``path`` always holds either the old or the new complete file. Read it back with
+        :func:`scratchnet.nn.load_model` or :func:`scratchnet.nn.load_checkpoint`.
         """
         save_model(self, path, optimizer=optimizer, state=state)
 

@@ -232,3 +232,33 @@ def test_optimizer_on_part_of_the_model_round_trips(tmp_path):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match=r"the optimizer's params \[0, 1\] are not parameters"):
         _model().save(tmp_path / "other.npz", optimizer=Adam(_model().parameters()[:2]))
+
+
+def test_the_known_classes_are_every_layer_and_optimizer_scratchnet_nn_exports():
+    """LAYERS and OPTIMIZERS are written out by hand: a new exported class must be added."""
+    import scratchnet.nn as nn
+    from scratchnet.nn.base import Layer
+    from scratchnet.nn.checkpoint import LAYERS, OPTIMIZERS
+    from scratchnet.nn.optim import Optimizer
+
+    def exported(base):
+        return {k: v for k, v in vars(nn).items()
+                if isinstance(v, type) and issubclass(v, base) and v is not base}
+    assert LAYERS == exported(Layer)
+    assert OPTIMIZERS == exported(Optimizer)
+    assert all(name == cls.__name__ for name, cls in {**LAYERS, **OPTIMIZERS}.items())
+
+
+def test_the_model_does_not_import_checkpointing():
+    """One way only: saving <- model <- checkpoint. No module below checkpoint imports it
+    (not even inside a function)."""
+    import ast
+    from pathlib import Path
+    folder = Path(ckpt.__file__).parent
+    for module in ("model", "callbacks", "saving", "_parallel", "base"):
+        tree = ast.parse((folder / f"{module}.py").read_text())
+        imported = {node.module for node in ast.walk(tree)
+                    if isinstance(node, ast.ImportFrom) and node.module}
+        assert not any(m.endswith("checkpoint") for m in imported), module
+        if module in ("callbacks", "saving"):   # writing needs no model class
+            assert "model" not in imported, module
