@@ -4,15 +4,18 @@ Internal (need X): ``silhouette_samples``, ``silhouette_score``, ``dunn_index``.
 External (need the true labels): ``clustering_accuracy`` (Hungarian-matched),
 ``normalized_mutual_info_score``, ``adjusted_rand_score``, ``purity_score``,
 ``contingency_matrix``, ``cluster_composition``.
-Matching: ``linear_sum_assignment`` (a scipy-compatible assignment solver).
+Matching: ``linear_sum_assignment`` (a scipy-compatible assignment solver) and its plain
+NumPy twin ``linear_sum_assignment_reference``.
 """
 from .dunn import dunn_index
 from .external import (adjusted_rand_score, cluster_composition, contingency_matrix,
                        normalized_mutual_info_score, purity_score)
-from .matching import clustering_accuracy, linear_sum_assignment
+from .matching import (clustering_accuracy, linear_sum_assignment,
+                       linear_sum_assignment_reference)
 from .silhouette import silhouette_samples, silhouette_score
 
 __all__ = ["adjusted_rand_score", "cluster_composition", "clustering_accuracy",
            "contingency_matrix", "dunn_index", "linear_sum_assignment",
+           "linear_sum_assignment_reference",
            "normalized_mutual_info_score", "purity_score", "silhouette_samples",
            "silhouette_score"]

@@ -1,91 +1,53 @@
-r"""The linear assignment problem (Hungarian matching) and the clustering accuracy built on it."""
+r"""Hungarian matching: the linear assignment problem, solved by shortest augmenting paths, and
+the clustering accuracy built on it.
+
+**The problem.** Given a cost matrix C (n_r × n_c), pair rows with columns, each at most once,
+as many pairs as possible (min(n_r, n_c)), for the smallest total cost. Below n_r ≤ n_c, so
+every row gets a column (the public functions transpose a tall matrix first).
+
+**Potentials and the invariant.** Rows join the matching one at a time. Beside the matching,
+the solver keeps a potential (a price) for every row, :math:`u_i`, and every column,
+:math:`v_j` (the variables of the dual linear program), and one invariant on the *reduced cost*
+
+.. math:: \bar c_{ij} = C_{ij} - u_i - v_j \ \ge\ 0 \ \text{ for every pair},
+          \qquad \bar c_{ij} = 0 \ \text{ for every matched pair}.
+
+It certifies optimality. Columns never matched keep :math:`v_j = 0` and the others only ever
+lose value (:math:`v \le 0`), so for any assignment σ of the rows
+
+.. math:: \textstyle\sum_i C_{i\sigma(i)} = \sum_i (u_i + v_{\sigma(i)} + \bar c_{i\sigma(i)})
+          \ \ge\ \sum_i u_i + \sum_j v_j,
+
+with equality for the solver's matching (reduced costs 0 on it, :math:`v_j = 0` off it).
+
+**One augmentation.** To add a free row r, follow an *alternating path*: from r to a column
+j₁, from j₁ to the row matched to it, on to another column j₂, ..., until a free column (the
+*sink*). Flipping the path (every row on it takes the next column) matches one more row.
+Writing each cost as :math:`u_i + v_j + \bar c_{ij}`, the potentials of the flip telescope
+away and the matched pairs left behind have :math:`\bar c = 0`, so the total cost grows by
+:math:`u_r` plus the sum of :math:`\bar c` over the path's new pairs. The cheapest flip is
+therefore a *shortest path* in which a step row → column costs :math:`\bar c_{ij} \ge 0` and a
+step column → its matched row costs 0. All lengths are non-negative, so Dijkstra's search
+finds it: ``shortest[j]`` is the best length found so far to column j; each step *settles* the
+unsettled column nearest to r; a free one is the sink, a matched one leads, at no cost, to its
+row, whose pairs then shorten ``shortest``.
+
+**Updating the potentials.** With δ the length to the sink and :math:`d_j` the settled
+distances: :math:`u_r \mathrel{+}= \delta`; every other row reached, through its matched column
+j, gets :math:`u_i \mathrel{+}= \delta - d_j`; every settled column :math:`v_j \mathrel{-}=
+\delta - d_j`. This is the reweighting of Johnson's algorithm: no reduced cost turns negative,
+and every pair on the shortest path gets :math:`\bar c = 0`, so after the flip the invariant
+holds again. Each search settles at most n_r columns and scans n_c per step: O(n_r² n_c) time.
+
+**Names.** ``linear_sum_assignment`` is the fast function (its search compiled by Numba);
+``linear_sum_assignment_reference`` is its plain NumPy twin, the same algorithm one NumPy line
+per step, which the tests hold equal to it, to scipy and to a brute force; private Numba
+kernels end in ``_kernel``. Both share ``_prepare`` (validation) and ``_pairs`` (the result).
+"""
 import numpy as np
 from numba import njit
 
 from .external import _encode, _check_label_pair
-
-
-@njit(cache=True)
-def _augmenting_path(cost, u, v, path, row4col, shortest, i, SR, SC, remaining):
-    """Dijkstra from free row i over reduced costs c[i, j] - u[i] - v[j] to the nearest free
-    column. IN: cost, u, v, row4col.  OUT: path, shortest, SR, SC.  Returns (sink, min_val);
-    sink is -1 when no free column is reachable (the matrix is infeasible)."""
-    nc = cost.shape[1]
-    min_val = 0.0
-    n_remaining = nc
-    for it in range(nc):
-        remaining[it] = nc - it - 1
-    SR[:] = False
-    SC[:] = False
-    shortest[:] = np.inf
-    sink = -1
-    while sink == -1:
-        index = -1
-        lowest = np.inf
-        SR[i] = True
-        for it in range(n_remaining):
-            j = remaining[it]
-            r = min_val + cost[i, j] - u[i] - v[j]
-            if r < shortest[j]:
-                path[j] = i
-                shortest[j] = r
-            # among equal lowest costs prefer a free column: it ends the search at once, which
-            # matters for integer costs with many ties
-            if shortest[j] < lowest or (shortest[j] == lowest and row4col[j] == -1):
-                lowest = shortest[j]
-                index = it
-        min_val = lowest
-        if min_val == np.inf:
-            return -1, min_val
-        j = remaining[index]
-        if row4col[j] == -1:
-            sink = j
-        else:
-            i = row4col[j]
-        SC[j] = True
-        n_remaining -= 1
-        remaining[index] = remaining[n_remaining]
-    return sink, min_val
-
-
-@njit(cache=True)
-def _solve(cost, col4row):
-    """Shortest augmenting path assignment for nr <= nc. IN: cost (nr, nc) float64, finite or
-    +inf.  OUT: col4row (nr,).  Returns False when the matrix is infeasible."""
-    nr, nc = cost.shape
-    u = np.zeros(nr)
-    v = np.zeros(nc)
-    shortest = np.empty(nc)
-    path = np.full(nc, -1, dtype=np.int64)
-    row4col = np.full(nc, -1, dtype=np.int64)
-    col4row[:] = -1
-    SR = np.zeros(nr, dtype=np.bool_)
-    SC = np.zeros(nc, dtype=np.bool_)
-    remaining = np.empty(nc, dtype=np.int64)
-    for cur_row in range(nr):
-        sink, min_val = _augmenting_path(cost, u, v, path, row4col, shortest, cur_row, SR, SC,
-                                         remaining)
-        if sink < 0:
-            return False
-        # dual update keeps every reduced cost >= 0 and those on the matching at 0
-        u[cur_row] += min_val
-        for i in range(nr):
-            if SR[i] and i != cur_row:
-                u[i] += min_val - shortest[col4row[i]]
-        for j in range(nc):
-            if SC[j]:
-                v[j] -= min_val - shortest[j]
-        # flip the matching along the path back to cur_row
-        j = sink
-        while True:
-            i = path[j]
-            row4col[j] = i
-            prev = col4row[i]
-            col4row[i] = j
-            j = prev
-            if i == cur_row:
-                break
-    return True
 
 
 def linear_sum_assignment(cost, maximize=False):
@@ -119,12 +81,13 @@ def linear_sum_assignment(cost, maximize=False):
 
     Notes
     -----
-    Shortest augmenting paths with dual variables (Jonker & Volgenant 1987), in the rectangular
-    form of Crouse (2016) that scipy also uses: each row in turn is joined to the matching by a
-    Dijkstra search over the reduced costs :math:`C_{ij} - u_i - v_j \ge 0`, then the duals are
-    updated so the reduced costs stay non-negative. O(n_r² n_c) time. The kernel is compiled by
-    Numba; ``_solve.py_func`` is the same code run as plain Python, which the tests compare.
-    Ties may make the matching differ from scipy's while the total cost is the same.
+    Shortest augmenting paths with dual potentials (Jonker & Volgenant 1987), in the
+    rectangular form of Crouse (2016) that scipy also uses: each row in turn is joined to the
+    matching by a Dijkstra search over the reduced costs :math:`C_{ij} - u_i - v_j \ge 0`, then
+    the potentials are updated so the reduced costs stay non-negative (the module's docstring
+    explains why this is optimal). O(n_r² n_c) time. ``linear_sum_assignment_reference`` is the
+    same algorithm in plain NumPy. Ties may make the matching differ from scipy's (or the
+    reference's) while the total cost is the same.
 
     References
     ----------
@@ -142,35 +105,215 @@ def linear_sum_assignment(cost, maximize=False):
     >>> col_ind.tolist(), int(cost[row_ind, col_ind].sum())
     ([1, 0, 2], 5)
     """
+    cost, transposed = _prepare(cost, maximize, "linear_sum_assignment")
+    n_r, n_c = cost.shape
+    col_of_row = np.empty(n_r, dtype=np.int64)
+    if n_r and n_c and not _solve_kernel(cost, col_of_row):
+        raise _infeasible("linear_sum_assignment")
+    return _pairs(col_of_row, transposed)
+
+
+def _prepare(cost, maximize, who):
+    """Validate ``cost`` and bring it to the solvers' form: float64, C-contiguous, a minimum,
+    n_r <= n_c. Returns (cost, transposed)."""
     cost = np.asarray(cost)
     if cost.ndim != 2:
-        raise ValueError(f"linear_sum_assignment: expected a 2-D cost matrix, got shape "
-                         f"{cost.shape}")
+        raise ValueError(f"{who}: expected a 2-D cost matrix, got shape {cost.shape}")
     if cost.dtype.kind not in "biuf":
-        raise ValueError(f"linear_sum_assignment: expected a numeric cost matrix, got dtype "
-                         f"{cost.dtype}")
+        raise ValueError(f"{who}: expected a numeric cost matrix, got dtype {cost.dtype}")
     cost = cost.astype(np.float64)
-    transpose = cost.shape[1] < cost.shape[0]
-    if transpose:
+    transposed = cost.shape[1] < cost.shape[0]
+    if transposed:  # a tall matrix: match its columns to rows instead
         cost = cost.T
     if maximize:
         cost = -cost
     if np.isnan(cost).any() or np.isneginf(cost).any():
         bad = "+inf" if maximize else "-inf"
-        raise ValueError(f"linear_sum_assignment: the cost matrix contains NaN or {bad}")
-    cost = np.ascontiguousarray(cost)
-    nr = cost.shape[0]
-    col4row = np.empty(nr, dtype=np.int64)
-    if nr and cost.shape[1] and not _solve(cost, col4row):
-        raise ValueError("linear_sum_assignment: the cost matrix is infeasible (the forbidden "
-                         "entries leave no complete assignment)")
-    if nr == 0 or cost.shape[1] == 0:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    if transpose:
-        order = np.argsort(col4row)
-        return col4row[order], order.astype(np.int64)
-    return np.arange(nr, dtype=np.int64), col4row
+        raise ValueError(f"{who}: the cost matrix contains NaN or {bad}")
+    return np.ascontiguousarray(cost), transposed
 
+
+def _infeasible(who):
+    return ValueError(f"{who}: the cost matrix is infeasible (the forbidden entries leave no "
+                      "complete assignment)")
+
+
+def _pairs(col_of_row, transposed):
+    """Shared finisher: (row_ind, col_ind) with row_ind sorted, in the caller's orientation."""
+    if col_of_row.size == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    if transposed:  # the solver's rows were the caller's columns
+        order = np.argsort(col_of_row)
+        return col_of_row[order], order.astype(np.int64)
+    return np.arange(col_of_row.size, dtype=np.int64), col_of_row
+
+
+# ---------------------------------------------------------------------------------------------
+# NumPy reference
+# ---------------------------------------------------------------------------------------------
+
+def linear_sum_assignment_reference(cost, maximize=False):
+    """Plain NumPy twin of ``linear_sum_assignment``: same contract, same algorithm, written
+    to be read (one Python loop per settled column, so much slower on large matrices).
+
+    >>> linear_sum_assignment_reference([[4, 1, 3], [2, 0, 5], [3, 2, 2]])[1].tolist()
+    [1, 0, 2]
+    """
+    cost, transposed = _prepare(cost, maximize, "linear_sum_assignment_reference")
+    col_of_row = np.empty(0, dtype=np.int64)
+    if cost.size:
+        solution = _solve_reference(cost)
+        if solution is None:
+            raise _infeasible("linear_sum_assignment_reference")
+        col_of_row = solution[0]
+    return _pairs(col_of_row, transposed)
+
+
+def _solve_reference(cost):
+    """Shortest augmenting paths for n_r <= n_c, one row at a time.
+
+    IN: cost (n_r, n_c) float64, finite or +inf.  Returns (col_of_row (n_r,) int64, u (n_r,),
+    v (n_c,)): the matching and the potentials that certify it; None when infeasible.
+    """
+    n_r, n_c = cost.shape
+    u = np.zeros(n_r)                                 # row potentials
+    v = np.zeros(n_c)                                 # column potentials
+    col_of_row = np.full(n_r, -1, dtype=np.int64)     # the matching, -1 = free
+    row_of_col = np.full(n_c, -1, dtype=np.int64)     # ... seen from the columns
+    for free_row in range(n_r):
+        # Dijkstra from free_row; the length of a step row i -> column j is its reduced cost
+        shortest = np.full(n_c, np.inf)               # d_j, best length found so far
+        pred_row = np.full(n_c, -1, dtype=np.int64)   # the row that best path reaches j from
+        settled = np.zeros(n_c, dtype=bool)           # columns whose d_j is final
+        reached = np.zeros(n_r, dtype=bool)           # rows the search went through
+        i, d_i = free_row, 0.0
+        while True:
+            reached[i] = True
+            through_i = d_i + cost[i] - u[i] - v      # d_i + reduced costs of row i
+            better = ~settled & (through_i < shortest)
+            shortest[better] = through_i[better]
+            pred_row[better] = i
+            candidates = np.where(settled, np.inf, shortest)
+            j = np.argmin(candidates)                 # the nearest unsettled column
+            if candidates[j] == np.inf:
+                return None                           # no free column is reachable
+            settled[j] = True
+            if row_of_col[j] == -1:
+                break                                 # a free column: the sink
+            i, d_i = row_of_col[j], shortest[j]       # its row, at no extra cost (c̄ = 0)
+        sink, delta = j, shortest[j]
+        # reweight by the distances: reduced costs stay >= 0, the path's pairs become 0
+        u[free_row] += delta
+        others = reached.copy()
+        others[free_row] = False
+        u[others] += delta - shortest[col_of_row[others]]
+        v[settled] -= delta - shortest[settled]
+        # flip the path, walking back from the sink: each row takes the column it led to
+        j = sink
+        while True:
+            i = pred_row[j]
+            row_of_col[j] = i
+            col_of_row[i], j = j, col_of_row[i]
+            if i == free_row:
+                break
+    return col_of_row, u, v
+
+
+# ---------------------------------------------------------------------------------------------
+# Numba twin
+# ---------------------------------------------------------------------------------------------
+
+@njit(cache=True)
+def _solve_kernel(cost, col_of_row):
+    """Numba twin of ``_solve_reference``, in explicit loops (the potentials stay inside).
+
+    IN: cost (n_r, n_c) float64, n_r <= n_c, finite or +inf.  OUT: col_of_row (n_r,).
+    Returns False when the matrix is infeasible.
+    """
+    nr, nc = cost.shape
+    u = np.zeros(nr)                                  # row potentials
+    v = np.zeros(nc)                                  # column potentials
+    shortest = np.empty(nc)                           # d_j of the current search
+    pred_row = np.full(nc, -1, dtype=np.int64)        # the row the best path reaches j from
+    row_of_col = np.full(nc, -1, dtype=np.int64)      # the matching seen from the columns
+    col_of_row[:] = -1
+    row_reached = np.zeros(nr, dtype=np.bool_)        # rows the current search went through
+    col_settled = np.zeros(nc, dtype=np.bool_)        # columns whose d_j is final
+    unsettled = np.empty(nc, dtype=np.int64)          # the other columns, packed in front
+    for free_row in range(nr):
+        sink, delta = _augmenting_path_kernel(cost, u, v, pred_row, row_of_col, shortest,
+                                              free_row, row_reached, col_settled, unsettled)
+        if sink < 0:
+            return False
+        # reweight by the distances: reduced costs stay >= 0, the path's pairs become 0
+        u[free_row] += delta
+        for i in range(nr):
+            if row_reached[i] and i != free_row:
+                u[i] += delta - shortest[col_of_row[i]]
+        for j in range(nc):
+            if col_settled[j]:
+                v[j] -= delta - shortest[j]
+        # flip the path, walking back from the sink: each row takes the column it led to
+        j = sink
+        while True:
+            i = pred_row[j]
+            row_of_col[j] = i
+            prev = col_of_row[i]
+            col_of_row[i] = j
+            j = prev
+            if i == free_row:
+                break
+    return True
+
+
+@njit(cache=True)
+def _augmenting_path_kernel(cost, u, v, pred_row, row_of_col, shortest, i, row_reached,
+                            col_settled, unsettled):
+    """Dijkstra from free row i over the reduced costs c[i, j] - u[i] - v[j] to the nearest
+    free column. IN: cost, u, v, row_of_col.  OUT: pred_row, shortest, row_reached,
+    col_settled; unsettled is a buffer.  Returns (sink, delta), the free column reached and
+    its distance; sink is -1 when no free column is reachable (the matrix is infeasible)."""
+    nc = cost.shape[1]
+    delta = 0.0  # distance of the column settled last (0: the free row itself)
+    n_unsettled = nc
+    for it in range(nc):
+        unsettled[it] = nc - it - 1
+    row_reached[:] = False
+    col_settled[:] = False
+    shortest[:] = np.inf
+    sink = -1
+    while sink == -1:
+        index = -1
+        lowest = np.inf
+        row_reached[i] = True
+        for it in range(n_unsettled):
+            j = unsettled[it]
+            r = delta + cost[i, j] - u[i] - v[j]
+            if r < shortest[j]:
+                pred_row[j] = i
+                shortest[j] = r
+            # among equal lowest costs prefer a free column: it ends the search at once, which
+            # matters for integer costs with many ties
+            if shortest[j] < lowest or (shortest[j] == lowest and row_of_col[j] == -1):
+                lowest = shortest[j]
+                index = it
+        delta = lowest
+        if delta == np.inf:
+            return -1, delta
+        j = unsettled[index]
+        if row_of_col[j] == -1:
+            sink = j
+        else:
+            i = row_of_col[j]  # go on from its row, at no extra cost (its reduced cost is 0)
+        col_settled[j] = True
+        n_unsettled -= 1
+        unsettled[index] = unsettled[n_unsettled]  # settled: swap it out of the packed front
+    return sink, delta
+
+
+# ---------------------------------------------------------------------------------------------
+# Clustering accuracy
+# ---------------------------------------------------------------------------------------------
 
 def clustering_accuracy(y_true, y_pred):
     r"""Accuracy of a clustering under the best one-to-one map from clusters to classes.

@@ -1,13 +1,17 @@
-"""linear_sum_assignment against scipy (by total cost: ties make the indices differ) and brute
-force; clustering_accuracy's defining properties."""
+"""linear_sum_assignment and its NumPy twin linear_sum_assignment_reference against each other,
+scipy (by total cost: ties make the indices differ) and brute force; the dual certificate of the
+reference; clustering_accuracy's defining properties."""
 import itertools
 
 import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment as scipy_lsa
 
-from scratchnet.metrics import clustering_accuracy, linear_sum_assignment
-from scratchnet.metrics.matching import _solve
+from scratchnet.metrics import (clustering_accuracy, linear_sum_assignment,
+                                linear_sum_assignment_reference)
+from scratchnet.metrics.matching import _prepare, _solve_kernel, _solve_reference
+
+SOLVERS = [linear_sum_assignment, linear_sum_assignment_reference]
 
 
 def _check_valid(cost, rows, cols):
@@ -24,42 +28,46 @@ def _brute_force(cost):
     return _brute_force(cost.T)
 
 
-def test_doc_example():
+@pytest.mark.parametrize("solve", SOLVERS)
+def test_doc_example(solve):
     cost = np.array([[4, 1, 3], [2, 0, 5], [3, 2, 2]])
-    rows, cols = linear_sum_assignment(cost)
+    rows, cols = solve(cost)
     assert rows.tolist() == [0, 1, 2] and cols.tolist() == [1, 0, 2]
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (5, 5), (40, 40), (7, 30), (30, 7), (100, 100)])
 @pytest.mark.parametrize("maximize", [False, True])
-def test_random_equals_scipy(shape, maximize):
+@pytest.mark.parametrize("solve", SOLVERS)
+def test_random_equals_scipy(shape, maximize, solve):
     rng = np.random.default_rng(sum(shape) + maximize)
     cost = rng.normal(size=shape) * 100
-    rows, cols = linear_sum_assignment(cost, maximize=maximize)
+    rows, cols = solve(cost, maximize=maximize)
     _check_valid(cost, rows, cols)
     r2, c2 = scipy_lsa(cost, maximize=maximize)
     assert cost[rows, cols].sum() == pytest.approx(cost[r2, c2].sum(), rel=1e-12)
 
 
 @pytest.mark.parametrize("shape", [(20, 20), (15, 25), (25, 15), (60, 60)])
-def test_integer_ties_equal_scipy(shape):
+@pytest.mark.parametrize("solve", SOLVERS)
+def test_integer_ties_equal_scipy(shape, solve):
     rng = np.random.default_rng(shape[0] * shape[1])
     for _ in range(5):
         cost = rng.integers(0, 4, size=shape)  # many ties
-        rows, cols = linear_sum_assignment(cost)
+        rows, cols = solve(cost)
         _check_valid(cost, rows, cols)
         r2, c2 = scipy_lsa(cost)
         assert cost[rows, cols].sum() == cost[r2, c2].sum()
 
 
-def test_brute_force_small():
+@pytest.mark.parametrize("solve", SOLVERS)
+def test_brute_force_small(solve):
     rng = np.random.default_rng(11)
     for trial in range(60):
         nr, nc = rng.integers(1, 7, size=2)
         cost = rng.integers(-5, 20, size=(nr, nc)).astype(float)
         if trial % 3 == 0:
             cost = rng.uniform(size=(nr, nc))
-        rows, cols = linear_sum_assignment(cost)
+        rows, cols = solve(cost)
         _check_valid(cost, rows, cols)
         assert cost[rows, cols].sum() == pytest.approx(_brute_force(cost), abs=1e-12)
 
@@ -69,20 +77,69 @@ def test_compiled_kernel_equals_plain_python():
     cost = rng.integers(0, 10, size=(8, 11)).astype(np.float64)
     a = np.empty(8, np.int64)
     b = np.empty(8, np.int64)
-    assert _solve(cost, a) and _solve.py_func(cost, b)
+    assert _solve_kernel(cost, a) and _solve_kernel.py_func(cost, b)
     np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("maximize", [False, True])
+def test_fast_equals_reference_on_small_random_cases(maximize):
+    """Square, wide and tall; real costs, integer costs with many ties, forbidden entries."""
+    rng = np.random.default_rng(15 + maximize)
+    bad = -np.inf if maximize else np.inf
+    for trial in range(200):
+        shape = tuple(rng.integers(1, 9, size=2))
+        cost = rng.normal(size=shape) if trial % 2 else rng.integers(0, 3, size=shape)
+        if trial % 5 == 0:
+            cost = cost.astype(float)
+            cost[rng.uniform(size=shape) < 0.2] = bad
+        try:
+            r2, c2 = scipy_lsa(cost, maximize=maximize)
+        except ValueError:  # infeasible: both must say so
+            for solve in SOLVERS:
+                with pytest.raises(ValueError, match="infeasible"):
+                    solve(cost, maximize=maximize)
+            continue
+        rows, cols = linear_sum_assignment(cost, maximize=maximize)
+        ref_rows, ref_cols = linear_sum_assignment_reference(cost, maximize=maximize)
+        _check_valid(cost, rows, cols)
+        _check_valid(cost, ref_rows, ref_cols)
+        total = cost[rows, cols].sum()
+        assert total == pytest.approx(cost[ref_rows, ref_cols].sum(), rel=1e-12, abs=1e-12)
+        assert total == pytest.approx(cost[r2, c2].sum(), rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (4, 4), (6, 9), (9, 6), (30, 30), (12, 40)])
+def test_reference_potentials_certify_the_matching(shape):
+    """The invariant the module's docstring proves optimality with: reduced costs
+    c - u - v >= 0 everywhere, 0 on the matched pairs; v <= 0, and 0 on unmatched columns."""
+    rng = np.random.default_rng(shape[0] * 100 + shape[1])
+    for cost in (rng.normal(size=shape) * 10, rng.integers(0, 4, size=shape)):
+        cost, _ = _prepare(cost, False, "test")
+        col_of_row, u, v = _solve_reference(cost)
+        reduced = cost - u[:, None] - v[None, :]
+        tol = 1e-9 * (1 + np.abs(cost).max())
+        assert reduced.min() >= -tol
+        np.testing.assert_allclose(reduced[np.arange(cost.shape[0]), col_of_row], 0, atol=tol)
+        assert v.max() <= tol
+        unmatched = np.setdiff1d(np.arange(cost.shape[1]), col_of_row)
+        assert np.all(v[unmatched] == 0)
+        # the dual bound equals the matching's cost: it is optimal
+        assert cost[np.arange(cost.shape[0]), col_of_row].sum() == pytest.approx(
+            u.sum() + v.sum(), rel=1e-12, abs=tol)
+
+
 @pytest.mark.parametrize("shape", [(0, 0), (0, 3), (3, 0)])
-def test_empty(shape):
-    rows, cols = linear_sum_assignment(np.zeros(shape))
+@pytest.mark.parametrize("solve", SOLVERS)
+def test_empty(shape, solve):
+    rows, cols = solve(np.zeros(shape))
     r2, c2 = scipy_lsa(np.zeros(shape))
     assert rows.shape == cols.shape == r2.shape == (0,)
 
 
-def test_forbidden_entries():
+@pytest.mark.parametrize("solve", SOLVERS)
+def test_forbidden_entries(solve):
     cost = np.array([[np.inf, 1.0, 2.0], [3.0, np.inf, 1.0], [1.0, 1.0, np.inf]])
-    rows, cols = linear_sum_assignment(cost)
+    rows, cols = solve(cost)
     assert np.isfinite(cost[rows, cols]).all()
     r2, c2 = scipy_lsa(cost)
     assert cost[rows, cols].sum() == cost[r2, c2].sum()
@@ -97,9 +154,10 @@ def test_forbidden_entries():
     (np.array([["a", "b"], ["c", "d"]]), False, "numeric cost matrix, got dtype <U1"),
     (np.zeros(3), False, r"2-D cost matrix, got shape \(3,\)"),
 ])
-def test_bad_cost(cost, maximize, match):
-    with pytest.raises(ValueError, match=match):
-        linear_sum_assignment(cost, maximize=maximize)
+@pytest.mark.parametrize("solve", SOLVERS)
+def test_bad_cost(cost, maximize, match, solve):
+    with pytest.raises(ValueError, match=f"{solve.__name__}: .*{match}"):
+        solve(cost, maximize=maximize)
 
 
 def test_accuracy_is_one_for_any_relabelling():
