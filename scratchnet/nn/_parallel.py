@@ -1,5 +1,12 @@
 r"""The parallel training step: split the batch across threads, sum the gradients.
 
+This is an optimisation of the textbook step, not a different algorithm: the plain step
+(zero_grad, forward, loss, backward, optimizer step) is the five lines of
+``Sequential._train_batch`` in :mod:`scratchnet.nn.model`, which hands a batch to
+:meth:`ParallelStep.step` only when :meth:`ParallelStep.threads_for` says it is worth splitting
+(more than one core and at least ``2 * min_per_thread`` samples). Both give the same loss and
+the same gradients, up to float rounding (``tests/nn/test_parallel.py``).
+
 Why this shape of parallelism? On 2 cores, parallelising *inside* each kernel pays a fork/join
 per kernel call (dozens per step, many of them well under a millisecond), and when Numba's
 worker threads and OpenBLAS's both spin on the same 2 cores the step ran 3× slower than with
@@ -105,6 +112,11 @@ class ParallelStep:
         self._pairs = []      # per extra thread: [(model Parameter, replica Parameter)]
         self._losses = {}
 
+    def threads_for(self, n_samples):
+        """How many threads a batch of ``n_samples`` is split across: 1 (the serial step) on one
+        core or when a slice would hold fewer than ``min_per_thread`` samples."""
+        return max(1, min(self.n_threads, n_samples // self.min_per_thread))
+
     def _sync(self, k):
         """(Re)build the replicas when the layers changed; re-link rebound parameter values."""
         key = (k, tuple(id(layer) for layer in self.model.layers))
@@ -149,7 +161,7 @@ class ParallelStep:
         of the last good step, and the caller (``Sequential.fit``) stops with an error.
         """
         N = len(xb)
-        k = max(1, min(self.n_threads, N // self.min_per_thread))
+        k = self.threads_for(N)
         self.model.zero_grad()
         if k == 1:
             value = self._run(self.model.layers, loss, xb, yb, 1.0)

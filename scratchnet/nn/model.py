@@ -1,8 +1,10 @@
 r"""``Sequential``: a stack of layers with ``fit``, ``predict``, ``summary``, save and load.
 
 Training is the textbook loop — for every batch: zero the gradients, forward, loss, backward,
-optimizer step (``Sequential._train_batch``) — wrapped in epochs that shuffle, report and call
-callbacks. Everything a run needs to continue after an interruption (weights, optimizer state,
+optimizer step (the five lines of ``Sequential._train_batch``) — wrapped in epochs that shuffle,
+report and call callbacks. On a machine with several cores a large enough batch is split across
+them instead (``Sequential._worth_splitting``, :mod:`scratchnet.nn._parallel`): the same step,
+made faster. Everything a run needs to continue after an interruption (weights, optimizer state,
 next epoch, shuffling seed, history) goes into one ``.npz`` file; see
 :class:`~scratchnet.nn.callbacks.ModelCheckpoint` and :mod:`scratchnet.nn.checkpoint`.
 
@@ -405,13 +407,31 @@ class Sequential:
     def _train_batch(self, xb, yb, loss, optimizer):
         """One step on one batch: zero_grad, forward, loss, backward, optimizer step.
 
-        Runs on every core by splitting the batch across threads and summing the gradients
-        (:class:`scratchnet.nn._parallel.ParallelStep`); on one core it is the plain serial step.
-        A non-finite loss skips the optimizer step (``fit`` then raises).
+        Returns the batch's loss. A NaN or infinite loss skips the optimizer step, so it never
+        reaches the weights (``fit`` then raises :class:`TrainingDivergedError`).
+        """
+        if self._worth_splitting(len(xb)):
+            return self._parallel_step.step(xb, yb, loss, optimizer)   # same step, every core
+        self.zero_grad()
+        value = loss(self.forward(xb), yb)
+        self.backward(loss.backward(), input_grad=False)   # nothing needs dL/d(input)
+        if math.isfinite(value):
+            optimizer.step()
+        return value
+
+    def _worth_splitting(self, batch_size):
+        """Whether to run the step on every core instead: more than one core, and a batch of
+        at least ``2 * 16`` samples (smaller slices are not worth a thread).
+
+        :class:`~scratchnet.nn._parallel.ParallelStep` gives each thread a slice of the batch
+        and a replica of the layers that shares their weights, then sums the gradients before
+        the one optimizer step: the same loss and gradients as the five lines above, up to
+        float rounding. It splits the batch rather than each kernel because on 2 cores a
+        fork/join per kernel call (dozens per step) lost to it by 35-45%; see its module.
         """
         if getattr(self, "_parallel_step", None) is None:
             self._parallel_step = ParallelStep(self)
-        return self._parallel_step.step(xb, yb, loss, optimizer)
+        return self._parallel_step.threads_for(batch_size) > 1
 
     def evaluate(self, X, Y, *, loss, batch_size=256):
         """Mean loss over ``(X, Y)`` in batches (weighted by batch size), without training."""

@@ -294,3 +294,33 @@ def test_the_first_run_says_that_it_compiles(tmp_path, monkeypatch, capsys):
     (fake / "functional" / "__pycache__" / "kernel.nbi").write_bytes(b"")
     fit()
     assert "Numba compiles" not in capsys.readouterr().err  # the cache is there: no note
+
+
+def test_the_plain_step_runs_small_batches_and_equals_the_parallel_one(monkeypatch):
+    """A batch too small to split takes the five textbook lines of _train_batch, never
+    ParallelStep.step; that plain step gives, bit for bit, ParallelStep's one-thread step."""
+    from scratchnet.nn._parallel import ParallelStep
+    rng = np.random.default_rng(58)
+    X = rng.uniform(size=(24, 32)).astype(np.float32)
+    a, b = _dense_ae(), _dense_ae()
+    opt_a, opt_b = Adam(a.parameters(), lr=1e-2), Adam(b.parameters(), lr=1e-2)
+    reference = ParallelStep(b, n_threads=1)
+    for start in (0, 8, 16):
+        xb = X[start:start + 8]
+        assert not a._worth_splitting(len(xb))
+        with monkeypatch.context() as m:
+            m.setattr(ParallelStep, "step", lambda *args: pytest.fail("split a small batch"))
+            va = a._train_batch(xb, xb, MSELoss(), opt_a)
+        vb = reference.step(xb, xb, MSELoss(), opt_b)
+        assert va == vb
+    for p, q in zip(a.parameters(), b.parameters()):
+        np.testing.assert_array_equal(p.value, q.value)
+
+
+def test_large_batches_are_split_only_with_more_than_one_thread():
+    ae = _dense_ae()
+    assert not ae._worth_splitting(31)        # below 2 x 16 samples: not worth a thread
+    ae._parallel_step.n_threads = 1
+    assert not ae._worth_splitting(256)       # one core: the plain step
+    ae._parallel_step.n_threads = 2
+    assert ae._worth_splitting(32) and ae._parallel_step.threads_for(256) == 2
