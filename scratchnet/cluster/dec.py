@@ -15,7 +15,10 @@ become more confident:
 IDEC [2]_ adds the decoder back: :math:`L = L_c + \lambda L_r` with the reconstruction loss
 :math:`L_r`, which keeps the codes faithful to the images while the clusters sharpen.
 
-The whole algorithm is :meth:`DEC.fit` (about sixty lines) and :meth:`DEC._train_step`.
+Where to read what: :math:`Q`, :math:`P` and the gradient of :math:`KL(P \| Q)` (the
+:class:`ClusteringLayer`) are in ``_dec_layer.py``; the loop is :meth:`DEC.fit` here, with
+:meth:`DEC._refresh` (steps 1 and 2, and the stopping test) and :meth:`DEC._train_step` (one
+gradient step of 3). Saving and resuming a run are beside it, in ``_dec_checkpoint.py``.
 
 References
 ----------
@@ -30,13 +33,12 @@ import os
 import numpy as np
 from tqdm.auto import tqdm
 
-from .._io import atomic_write, read_npz
 from ..base import BaseEstimator
-from ..nn.base import Layer, Parameter, check_input
-from ..nn.checkpoint import check_finite_weights
 from ..nn.losses import BCELoss, KLDivLoss, MSELoss
 from ..nn.model import diverged
 from ..nn.optim import SGD, Adam, Optimizer
+from . import _dec_checkpoint
+from ._dec_layer import ClusteringLayer, soft_assignment, target_distribution
 from .kmeans import KMeans
 
 __all__ = ["DEC", "ClusteringLayer", "soft_assignment", "target_distribution"]
@@ -44,137 +46,6 @@ __all__ = ["DEC", "ClusteringLayer", "soft_assignment", "target_distribution"]
 _RECONSTRUCTION = {"mse": MSELoss, "bce": BCELoss}
 _OPTIMIZERS = {"sgd": lambda params: SGD(params, lr=0.01, momentum=0.9),   # DEC's choice
                "adam": lambda params: Adam(params, lr=1e-3)}               # IDEC's choice
-
-
-def soft_assignment(z, mu, alpha=1.0):
-    r"""DEC's soft assignment of codes to centroids (a Student's t kernel).
-
-    Parameters
-    ----------
-    z : ndarray (N, D)
-        Codes.
-    mu : ndarray (K, D)
-        Centroids.
-    alpha : float
-        Degrees of freedom of the Student's t distribution.
-
-    Returns
-    -------
-    q : ndarray (N, K), rows sum to 1
-
-    Notes
-    -----
-    .. math:: q_{ij} = \frac{(1 + \lVert z_i - \mu_j \rVert^2 / \alpha)^{-(\alpha+1)/2}}
-              {\sum_{j'} (1 + \lVert z_i - \mu_{j'} \rVert^2 / \alpha)^{-(\alpha+1)/2}}
-
-    the kernel of t-SNE (van der Maaten & Hinton 2008); DEC uses :math:`\alpha = 1`.
-
-    Examples
-    --------
-    >>> q = soft_assignment(np.array([[0.0], [2.0]]), np.array([[0.0], [2.0]]))
-    >>> np.round(q, 2).tolist()
-    [[0.83, 0.17], [0.17, 0.83]]
-    """
-    d = ((z[:, None, :] - mu[None, :, :]) ** 2).sum(axis=2)
-    u = (1.0 + d / alpha) ** (-(alpha + 1.0) / 2.0)
-    return u / u.sum(axis=1, keepdims=True)
-
-
-def target_distribution(q):
-    r"""DEC's auxiliary target: sharpen :math:`Q` and normalise by cluster frequency.
-
-    Parameters
-    ----------
-    q : ndarray (N, K), rows sum to 1
-
-    Returns
-    -------
-    p : ndarray (N, K), rows sum to 1
-
-    Notes
-    -----
-    .. math:: p_{ij} = \frac{q_{ij}^2 / f_j}{\sum_{j'} q_{ij'}^2 / f_{j'}}, \qquad
-              f_j = \sum_i q_{ij}
-
-    Squaring puts more weight on confident assignments; dividing by the soft cluster size
-    :math:`f_j` keeps large clusters from distorting the embedding [1]_.
-
-    Examples
-    --------
-    >>> p = target_distribution(np.array([[0.6, 0.4], [0.4, 0.6]]))
-    >>> np.round(p, 3).tolist()
-    [[0.692, 0.308], [0.308, 0.692]]
-    """
-    w = q ** 2 / q.sum(axis=0)
-    return w / w.sum(axis=1, keepdims=True)
-
-
-class ClusteringLayer(Layer):
-    r"""The layer that holds the centroids :math:`\mu` and outputs the soft assignment :math:`Q`.
-
-    Parameters
-    ----------
-    centers : ndarray (K, D)
-        Initial centroids (copied), e.g. K-means centers of the codes.
-    alpha : float, default 1.0
-
-    Attributes
-    ----------
-    mu : Parameter, shape (K, D)
-
-    Notes
-    -----
-    Forward is :func:`soft_assignment`, with :math:`d_{ij} = \lVert z_i - \mu_j \rVert^2`,
-    :math:`t_{ij} = 1 + d_{ij}/\alpha` and :math:`e = (\alpha + 1)/2`. Backward, with
-    :math:`G = \partial L / \partial Q` and :math:`s_i = \sum_k G_{ik} q_{ik}`: the softmax-like
-    normalisation and the kernel give
-
-    .. math:: A_{ij} = \frac{\partial L}{\partial d_{ij}}
-                     = -\frac{e}{\alpha} \frac{q_{ij} (G_{ij} - s_i)}{t_{ij}}, \qquad
-              \frac{\partial L}{\partial z_i} = 2 \sum_j A_{ij} (z_i - \mu_j), \qquad
-              \frac{\partial L}{\partial \mu_j} = -2 \sum_i A_{ij} (z_i - \mu_j)
-
-    With the KL loss (:math:`G_{ij} = -p_{ij} / (N q_{ij})`) this is DEC's equation (4)/(5):
-    :math:`A_{ij} = \frac{\alpha+1}{2\alpha} \frac{p_{ij} - q_{ij}}{N t_{ij}}`.
-    """
-
-    def __init__(self, centers, alpha=1.0):
-        centers = np.asarray(centers)
-        if centers.ndim != 2 or centers.dtype.kind != "f":
-            raise ValueError(f"ClusteringLayer: expected float centers (K, D), got "
-                             f"{centers.shape} {centers.dtype}")
-        if not alpha > 0:
-            raise ValueError(f"ClusteringLayer: expected alpha > 0, got {alpha!r}")
-        self.mu = Parameter(np.array(centers, order="C"))
-        self.alpha = float(alpha)
-        self._z = None
-
-    def forward(self, z):
-        k, dim = self.mu.shape
-        check_input(self, z, 2, f"(N, {dim})", channels=dim)
-        diff = z[:, None, :] - self.mu.value[None, :, :]          # (N, K, D)
-        t = 1.0 + (diff ** 2).sum(axis=2) / self.alpha
-        u = t ** (-(self.alpha + 1.0) / 2.0)
-        q = u / u.sum(axis=1, keepdims=True)
-        self._z, self._diff, self._t, self._q = z, diff, t, q
-        return q
-
-    def backward(self, grad):
-        self._require_forward("_z")
-        q, e = self._q, (self.alpha + 1.0) / 2.0
-        s = (grad * q).sum(axis=1, keepdims=True)
-        A = (-e / self.alpha) * q * (grad - s) / self._t             # dL/dd, (N, K)
-        self.mu.grad -= 2.0 * np.einsum("ij,ijf->jf", A, self._diff)
-        return 2.0 * np.einsum("ij,ijf->if", A, self._diff)
-
-    def parameters(self):
-        return [self.mu]
-
-    def output_shape(self, input_shape):
-        return (self.mu.shape[0],)
-
-    def get_config(self):
-        return {"alpha": self.alpha}
 
 
 class DEC(BaseEstimator):
@@ -241,10 +112,7 @@ class DEC(BaseEstimator):
     labels; at every step :math:`t` with :math:`t \bmod` ``update_interval`` :math:`= 0` the
     whole data is encoded, :math:`Q`, :math:`P` and the labels recomputed, and training stops
     if the fraction of changed labels is below ``tol`` (never at :math:`t = 0`); otherwise one
-    batch of :math:`(x, P)` makes a gradient step on :math:`KL(P \| Q)`
-    (:class:`ClusteringLayer`, then the encoder's ``backward``). Batches walk through a fresh
-    permutation on every pass, so a resumed run sees exactly the batches an uninterrupted one
-    would.
+    batch of :math:`(x, P)` makes a gradient step on :math:`KL(P \| Q)`.
 
     Examples
     --------
@@ -332,64 +200,91 @@ class DEC(BaseEstimator):
         -------
         self
         """
-        self._init = self._check_params()
-        X = self._check_X(X, "fit")
+        X = self._prepare(X, y)
         n = len(X)
-        if self.n_clusters > n:
-            raise ValueError(f"DEC.fit: expected n_clusters <= n_samples, got n_clusters="
-                             f"{self.n_clusters} for {n} samples")
-        if y is not None and np.shape(y) != (n,):
-            raise ValueError(f"DEC.fit: expected y of shape ({n},), got {np.shape(y)}")
-        self._seed = (int(np.random.SeedSequence().entropy) if self.random_state is None
-                      else int(self.random_state))
-        start, resumed = 0, resume and checkpoint is not None and os.path.exists(checkpoint)
-        if resumed:  # the checkpoint was written just after the refresh at `start`
-            start, p, labels_last = self._load(checkpoint, n)
+        if resume and checkpoint is not None and os.path.exists(checkpoint):
+            it, p, labels = _dec_checkpoint.load(self, checkpoint, n)
         else:
-            centers, labels_last = self._initial_centroids(self._codes(X))
-            self._build(centers)
-            self.history_ = {k: [] for k in ("iteration", "loss", "reconstruction_loss",
-                                             "delta_label", "acc", "nmi")}
+            it, p, labels = self._start(X, y, checkpoint)
+        # from here on (it, p, labels) is the state just after the refresh at step `it`
 
-        n_batches = math.ceil(n / self.batch_size)
-        sums, count = np.zeros(2), 0            # L_c and L_r summed since the last refresh
-        bar = tqdm(total=self.max_iter, initial=start, desc="DEC", disable=not self.verbose)
-        it = start
-        for it in range(start, self.max_iter):
-            if it % self.update_interval == 0 and not (resumed and it == start):
-                q = self.predict_proba(X)
-                p = target_distribution(q)
-                labels = q.argmax(axis=1)
-                delta = float(np.mean(labels != labels_last))
-                labels_last = labels
-                self._log(it, sums / count if count else sums * np.nan, delta, labels, y)
-                sums[:], count = 0, 0
-                loss = self.history_["loss"][-1]  # nan at step 0: no batch trained yet
-                bar.set_postfix(loss=f"{loss:.4g}" if np.isfinite(loss) else "-",
-                                delta=f"{delta:.4f}",
-                                refresh=False)
-                if it > 0 and delta < self.tol:
-                    break
-                if checkpoint is not None:
-                    self.save_checkpoint(checkpoint, it, p, labels_last)
-            epoch, b = divmod(it, n_batches)
-            if b == 0 or it == start:           # a new pass (or a resumed one): its order
-                order = np.random.default_rng([self._seed, epoch]).permutation(n)
-            idx = order[b * self.batch_size:(b + 1) * self.batch_size]
-            losses = self._train_step(X[idx], p[idx])
-            if not np.isfinite(losses).all():   # stop before a NaN reaches a checkpoint
-                bar.close()
-                raise diverged("DEC.fit", losses[0] if not np.isfinite(losses[0]) else
-                               losses[1], epoch + 1, it + 1, self.optimizer_)
-            sums += losses
-            count += 1
-            bar.update()
-        else:
-            it = self.max_iter
+        bar = tqdm(total=self.max_iter, initial=it, desc="DEC", disable=not self.verbose)
+        self._show(bar)
+        batches = self._batches(n, it)
+        while it < self.max_iter:
+            # update_interval gradient steps on KL(P || Q), with P held fixed
+            losses = np.zeros(2)                # L_c and L_r summed over these steps
+            stop = min(it + self.update_interval, self.max_iter)
+            for step in range(it, stop):
+                idx = next(batches)
+                step_losses = self._train_step(X[idx], p[idx])
+                if not np.isfinite(step_losses).all():   # before a NaN reaches a checkpoint
+                    bar.close()
+                    raise self._diverged(step_losses, step, n)
+                losses += step_losses
+                bar.update()
+            it = stop
+            if it == self.max_iter:
+                break
+            # refresh Q, P and the labels; stop when few labels changed
+            p, labels, delta = self._refresh(X, y, it, labels, losses / self.update_interval)
+            self._show(bar)
+            if delta < self.tol:
+                break
+            if checkpoint is not None:
+                self.save_checkpoint(checkpoint, it, p, labels)
         bar.close()
-        self.n_iter_ = it
+        self.n_iter_ = min(it, self.max_iter)   # a checkpoint past max_iter counts as max_iter
         self.labels_ = self.predict(X)
         return self
+
+    def _start(self, X, y, checkpoint):
+        """K-means on the codes (or ``init``) gives the centroids and the first labels; then
+        the refresh at step 0, which only computes :math:`P` (nothing has trained yet)."""
+        centers, labels = self._initial_centroids(self._codes(X))
+        self._build(centers)
+        self.history_ = {k: [] for k in ("iteration", "loss", "reconstruction_loss",
+                                         "delta_label", "acc", "nmi")}
+        p, labels, _ = self._refresh(X, y, 0, labels, np.full(2, np.nan))
+        if checkpoint is not None:
+            self.save_checkpoint(checkpoint, 0, p, labels)
+        return 0, p, labels
+
+    def _refresh(self, X, y, it, labels_last, mean_losses):
+        r"""Steps 1 and 2 at training step ``it``: :math:`Q` of the whole data with the current
+        weights, the target :math:`P`, the labels and the fraction of them that changed since
+        ``labels_last``; logged in ``history_`` and passed to the callbacks.
+
+        Returns ``(P, labels, delta)``.
+        """
+        q = self.predict_proba(X)
+        labels = q.argmax(axis=1)
+        delta = float(np.mean(labels != labels_last))
+        h = self.history_
+        h["iteration"].append(it)
+        h["loss"].append(float(mean_losses[0]))     # nan at step 0: no batch trained yet
+        h["reconstruction_loss"].append(float(mean_losses[1]))
+        h["delta_label"].append(delta)
+        if y is not None:
+            from ..metrics import clustering_accuracy, normalized_mutual_info_score
+            h["acc"].append(float(clustering_accuracy(y, labels)))
+            h["nmi"].append(float(normalized_mutual_info_score(y, labels)))
+        logs = {k: v[-1] for k, v in h.items() if v}
+        for callback in self.callbacks:
+            callback(self, logs)
+        return target_distribution(q), labels, delta
+
+    def _batches(self, n, step):
+        """The batches of steps ``step``, ``step + 1``, ...: each pass over the data walks
+        through its own permutation, seeded by ``(seed, pass)``, so a resumed run draws
+        exactly the batches of the uninterrupted one."""
+        n_batches = math.ceil(n / self.batch_size)
+        epoch, b = divmod(step, n_batches)
+        while True:
+            order = np.random.default_rng([self._seed, epoch]).permutation(n)
+            for b in range(b, n_batches):
+                yield order[b * self.batch_size:(b + 1) * self.batch_size]
+            epoch, b = epoch + 1, 0
 
     def _train_step(self, xb, pb):
         r"""One batch: :math:`L_c = KL(P \| Q)` (+ :math:`\lambda L_r`), backward, update.
@@ -429,7 +324,7 @@ class DEC(BaseEstimator):
         self._check_fitted("cluster_centers_")
         return self.clustering_.mu.value
 
-    # -- checkpoint / resume ------------------------------------------------------------------
+    # -- checkpoint (the file format and resuming: _dec_checkpoint.py) ------------------------
     def save_checkpoint(self, path, iteration, p, labels):
         """Write the state of a run at a refresh to one ``.npz`` (atomic: temp file + rename).
 
@@ -439,62 +334,7 @@ class DEC(BaseEstimator):
         NaN or infinite weights are refused (``ValueError``): a diverged run never overwrites
         a good checkpoint.
         """
-        check_finite_weights("DEC.save_checkpoint", self._owned() + [("mu", self.clustering_.mu)])
-        arrays = {key: q.value for key, q in self._owned()}
-        state = self.optimizer_.state_dict()
-        arrays["optimizer.t"] = np.int64(state.pop("t"))
-        arrays.update({f"optimizer.{slot}.{i}": a for slot, values in state.items()
-                       for i, a in enumerate(values)})
-        arrays.update({f"history.{k}": np.asarray(v, dtype=np.float64)
-                       for k, v in self.history_.items()})
-        arrays.update(mu=self.clustering_.mu.value, iteration=np.int64(iteration),
-                      seed=np.array(str(self._seed)), target=p, labels=labels)
-        atomic_write(path, lambda f: np.savez(f, **arrays))
-
-    def _load(self, path, n):
-        """Restore what :meth:`save_checkpoint` wrote; returns (iteration, P, labels).
-
-        An unreadable file (empty, truncated, random bytes) or one that is not a DEC checkpoint
-        raises one ``ValueError`` naming it and saying how to start over.
-        """
-        hint = (" Start the run again without resuming (--resume on the command line), or "
-                "delete the file.")
-        data = read_npz(path, "DEC.fit(resume)", hint)
-        needed = {"mu", "target", "iteration", "optimizer.t", "seed", "labels",
-                  "history.iteration"}
-        if not needed <= set(data):
-            raise ValueError(f"DEC.fit(resume): {os.fspath(path)!r} is not a DEC checkpoint "
-                             f"(expected keys {sorted(needed)}, got {sorted(data)[:6]}...)."
-                             + hint)
-        if data["target"].shape != (n, self.n_clusters):
-            raise ValueError(f"DEC.fit(resume): checkpoint target expected shape "
-                             f"{(n, self.n_clusters)}, got {data['target'].shape} (other data?)")
-        self._build(data["mu"])
-        for key, q in self._owned():
-            if key not in data or data[key].shape != q.shape:
-                got = data[key].shape if key in data else "nothing"
-                raise ValueError(f"DEC.fit(resume): checkpoint {key} expected shape {q.shape}, "
-                                 f"got {got} (a different architecture?)")
-            np.copyto(q.value, data[key])
-        state = {"t": int(data["optimizer.t"])}
-        for key, a in data.items():
-            parts = key.split(".")
-            if parts[0] == "optimizer" and parts[1] != "t":
-                state.setdefault(parts[1], {})[int(parts[2])] = a
-        self.optimizer_.load_state_dict({k: v if k == "t" else [v[i] for i in sorted(v)]
-                                         for k, v in state.items()})
-        self._seed = int(str(data["seed"]))
-        self.history_ = {k[len("history."):]: v.tolist() for k, v in data.items()
-                         if k.startswith("history.")}
-        self.history_["iteration"] = [int(i) for i in self.history_["iteration"]]
-        return int(data["iteration"]), data["target"], data["labels"]
-
-    def _owned(self):
-        """``[(checkpoint key, Parameter)]`` of the networks this run trains."""
-        own = [(f"encoder.{i}", q) for i, q in enumerate(self.encoder.parameters())]
-        if self.reconstruction_weight > 0:
-            own += [(f"decoder.{i}", q) for i, q in enumerate(self.decoder.parameters())]
-        return own
+        _dec_checkpoint.save(self, path, iteration, p, labels)
 
     # -- helpers ------------------------------------------------------------------------------
     def _initial_centroids(self, Z):
@@ -527,23 +367,35 @@ class DEC(BaseEstimator):
                             f"{type(self.optimizer_).__name__}")
         self._kl, self._rec = KLDivLoss(), _RECONSTRUCTION[self.reconstruction_loss]()
 
-    def _log(self, it, mean_losses, delta, labels, y):
-        h = self.history_
-        h["iteration"].append(it)
-        h["loss"].append(float(mean_losses[0]))
-        h["reconstruction_loss"].append(float(mean_losses[1]))
-        h["delta_label"].append(delta)
-        if y is not None:
-            from ..metrics import clustering_accuracy, normalized_mutual_info_score
-            h["acc"].append(float(clustering_accuracy(y, labels)))
-            h["nmi"].append(float(normalized_mutual_info_score(y, labels)))
-        logs = {k: v[-1] for k, v in h.items() if v}
-        for callback in self.callbacks:
-            callback(self, logs)
+    def _prepare(self, X, y):
+        """``fit``'s checks of the parameters and the data, and the seed of the batch order."""
+        self._init = self._check_params()
+        X = self._check_X(X, "fit")
+        n = len(X)
+        if self.n_clusters > n:
+            raise ValueError(f"DEC.fit: expected n_clusters <= n_samples, got n_clusters="
+                             f"{self.n_clusters} for {n} samples")
+        if y is not None and np.shape(y) != (n,):
+            raise ValueError(f"DEC.fit: expected y of shape ({n},), got {np.shape(y)}")
+        self._seed = (int(np.random.SeedSequence().entropy) if self.random_state is None
+                      else int(self.random_state))
+        return X
+
+    def _show(self, bar):
+        """The latest refresh's loss and label change on the progress bar."""
+        loss, delta = self.history_["loss"][-1], self.history_["delta_label"][-1]
+        bar.set_postfix(loss=f"{loss:.4g}" if np.isfinite(loss) else "-",
+                        delta=f"{delta:.4f}", refresh=False)
+
+    def _diverged(self, losses, step, n):
+        """The :class:`~scratchnet.nn.TrainingDivergedError` for a NaN/inf loss at ``step``."""
+        value = losses[0] if not np.isfinite(losses[0]) else losses[1]
+        epoch = step // math.ceil(n / self.batch_size)
+        return diverged("DEC.fit", value, epoch + 1, step + 1, self.optimizer_)
 
     def _encoder_dtype(self):
-        params = self.encoder.parameters()
-        return params[0].value.dtype if params else np.float32
+        dtype = self.encoder.dtype                  # None for an encoder without weights
+        return np.float32 if dtype is None else dtype
 
     def _codes(self, X):
         Z = self.encoder.predict(X.astype(self._encoder_dtype(), copy=False),
