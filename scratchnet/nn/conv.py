@@ -15,24 +15,9 @@ import numpy as np
 
 from . import functional as F
 from .._utils import as_rng
+from ._args import check_dtype, positive_int, positive_pair
 from .base import Layer, Parameter, check_input, glorot_uniform, zeros
 from .functional.padding import check_padding, conv_output_size, conv_transpose_output_size
-
-
-def _pair(name, what, v):
-    if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
-        v = (int(v), int(v))
-    if (not isinstance(v, (tuple, list)) or len(v) != 2
-            or not all(isinstance(u, (int, np.integer)) and not isinstance(u, bool) and u >= 1
-                       for u in v)):
-        raise ValueError(f"{name}: {what} must be a positive int or a pair of them, got {v!r}")
-    return int(v[0]), int(v[1])
-
-
-def _positive(name, what, v):
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-        raise ValueError(f"{name}: {what} must be a positive int, got {v!r}")
-    return int(v)
 
 
 class _ConvBase(Layer):
@@ -41,10 +26,10 @@ class _ConvBase(Layer):
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding, w_shape,
                  n_bias, random_state, dtype):
         name = type(self).__name__
-        self.in_channels = _positive(name, "in_channels", in_channels)
-        self.out_channels = _positive(name, "out_channels", out_channels)
-        self.kernel_size = _pair(name, "kernel_size", kernel_size)
-        self.stride = _positive(name, "stride", stride)
+        self.in_channels = positive_int(name, "in_channels", in_channels)
+        self.out_channels = positive_int(name, "out_channels", out_channels)
+        self.kernel_size = positive_pair(name, "kernel_size", kernel_size)
+        self.stride = positive_int(name, "stride", stride)
         self.padding = check_padding(name, padding)
         self.dtype = np.dtype(dtype)
         kh, kw = self.kernel_size
@@ -60,7 +45,8 @@ class _ConvBase(Layer):
 
     def _check(self, x):
         check_input(self, x, 4, f"(N, {self.in_channels}, H, W)", channels=self.in_channels)
-        return x.astype(self.W.value.dtype, copy=False)
+        check_dtype(self, x, self.W.value.dtype)
+        return x
 
     def _base_config(self):
         kh, kw = self.kernel_size
@@ -81,6 +67,8 @@ class Conv2D(_ConvBase):
         "same" as in Keras: output = ceil(input / stride), odd padding pixel at the bottom/right.
     random_state : None, int or np.random.Generator
     dtype : default np.float32
+        Dtype of the parameters; the input must have the same dtype, or ``forward`` raises a
+        ``TypeError`` (nothing is cast silently; see :mod:`scratchnet.nn._args`).
 
     Attributes
     ----------
@@ -171,6 +159,8 @@ class Conv2DTranspose(_ConvBase):
         Extra bottom/right rows and columns (< stride; not with "same").
     random_state : None, int or np.random.Generator
     dtype : default np.float32
+        Dtype of the parameters; the input must have the same dtype, or ``forward`` raises a
+        ``TypeError`` (nothing is cast silently; see :mod:`scratchnet.nn._args`).
 
     Notes
     -----

@@ -2,6 +2,7 @@ r"""The fully connected layer, :math:`Y = X W + b`."""
 import numpy as np
 
 from .._utils import as_rng
+from ._args import check_dtype, positive_int
 from .base import Layer, Parameter, check_input, glorot_uniform, zeros
 
 
@@ -17,7 +18,9 @@ class Dense(Layer):
     random_state : None, int or Generator
         Seeds the Glorot-uniform kernel (Keras's default); the bias starts at zero.
     dtype : dtype, default float32
-        Dtype of the parameters; the input must have the same dtype (nothing upcasts silently).
+        Dtype of the parameters; the input must have the same dtype, or ``forward`` raises a
+        ``TypeError`` (nothing is cast silently: the policy of every layer with parameters,
+        see :mod:`scratchnet.nn._args`).
 
     Attributes
     ----------
@@ -46,10 +49,8 @@ class Dense(Layer):
     """
 
     def __init__(self, in_features, out_features, *, random_state=None, dtype=np.float32):
-        for arg, val in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(val, (int, np.integer)) or val < 1:
-                raise ValueError(f"Dense: {arg} must be a positive int, got {val!r}")
-        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.in_features = positive_int("Dense", "in_features", in_features)
+        self.out_features = positive_int("Dense", "out_features", out_features)
         rng = as_rng(random_state)
         self.W = Parameter(glorot_uniform((self.in_features, self.out_features),
                                           self.in_features, self.out_features, rng, dtype))
@@ -58,9 +59,7 @@ class Dense(Layer):
 
     def forward(self, x):
         check_input(self, x, 2, f"(N, {self.in_features})", channels=self.in_features)
-        if x.dtype != self.W.value.dtype:
-            raise TypeError(f"Dense: expected input dtype {self.W.value.dtype} (the layer's), "
-                            f"got {x.dtype}; cast the input or call layer.astype()")
+        check_dtype(self, x, self.W.value.dtype)
         self._x = x  # the one thing backward needs
         y = x @ self.W.value
         y += self.b.value  # in place: no second (N, D_out) temporary

@@ -6,15 +6,10 @@ the padding and keep what backward needs.
 import numpy as np
 
 from . import functional as F
+from ._args import positive_int
 from .base import Layer, check_input
 from .functional import pool as _pool
 from .functional.padding import conv_output_size
-
-
-def _positive(name, what, v):
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-        raise ValueError(f"{name}: {what} must be a positive int, got {v!r}")
-    return int(v)
 
 
 class MaxPool2D(Layer):
@@ -45,7 +40,7 @@ class MaxPool2D(Layer):
     """
 
     def __init__(self, pool_size=2, padding="valid"):
-        self.pool_size = _positive(self.name, "pool_size", pool_size)
+        self.pool_size = positive_int(self.name, "pool_size", pool_size)
         if padding not in ("valid", "same"):
             raise ValueError(f'{self.name}: padding must be "valid" or "same", got {padding!r}')
         self.padding = padding
@@ -107,7 +102,7 @@ class UpSampling2D(Layer):
     """
 
     def __init__(self, size=2):
-        self.size = _positive(self.name, "size", size)
+        self.size = positive_int(self.name, "size", size)
         self._x_shape = None
 
     def output_shape(self, input_shape):
