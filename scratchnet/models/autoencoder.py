@@ -13,6 +13,7 @@ encoder's followed by the decoder's: training the whole updates both halves, and
 import numpy as np
 
 from ..nn import Sequential
+from ..nn.base import parameters_dtype
 from ..nn.losses import BCELoss, MSELoss
 from ..nn.optim import SGD, Adadelta, Adam
 
@@ -160,7 +161,7 @@ class Autoencoder:
 
     def decode(self, Z, batch_size=256):
         """Images ``g(Z)``; ``Z`` may be flat (N, D) when the code is an image (C, H, W)."""
-        Z = np.asarray(Z, dtype=self._dtype())
+        Z = np.asarray(Z, dtype=parameters_dtype(self.model.parameters()))
         code_shape = self.code_shape
         if Z.ndim == 2 and len(code_shape) > 1:
             if Z.shape[1] != int(np.prod(code_shape)):
@@ -222,10 +223,6 @@ class Autoencoder:
         return ae
 
     # -- helpers ----------------------------------------------------------------------------
-    def _dtype(self):
-        params = self.model.parameters()
-        return params[0].value.dtype if params else np.float32
-
     def _check(self, X, where):
         if not isinstance(X, np.ndarray):
             raise TypeError(f"Autoencoder.{where}: expected an ndarray, got {type(X).__name__}")

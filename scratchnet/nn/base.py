@@ -158,6 +158,16 @@ class Layer:
         return f"{self.name}({args})"
 
 
+def parameters_dtype(parameters, default=np.float32):
+    """The dtype a model computes in: its first parameter's, or ``default`` without parameters.
+
+    A model's parameters share one dtype (float32 as built, float64 after ``astype`` for a
+    gradient check), so its inputs are cast to this one. ``parameters`` is a list of
+    :class:`Parameter`, e.g. ``model.parameters()``.
+    """
+    return parameters[0].value.dtype if parameters else default
+
+
 def backward_through(layers, grad, input_grad=True):
     """Backpropagate ``grad`` through ``layers`` (last to first), accumulating their parameter
     gradients; returns dL/d input, or ``None`` with ``input_grad=False``, in which case the

@@ -1,4 +1,4 @@
-r"""What ``Sequential.fit`` records and whom it tells: ``History``, ``Callback``, ``ModelCheckpoint``.
+r"""What ``Sequential.fit`` records and whom it tells: History, Callback, ModelCheckpoint.
 
 ``fit`` appends each epoch's logs (``{"loss": ..., "val_loss": ...}``) to a :class:`History`
 and calls every callback at three moments::

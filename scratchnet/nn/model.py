@@ -27,7 +27,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ._parallel import ParallelStep
-from .base import Layer, Parameter, backward_through
+from .base import Layer, Parameter, backward_through, parameters_dtype
 from .callbacks import Callback, History
 from .losses import BCELoss, KLDivLoss, MSELoss
 from .saving import save_model
@@ -203,9 +203,9 @@ class Sequential:
 
     @property
     def dtype(self):
-        """The parameters' dtype (float32 unless cast), used to cast input batches."""
-        params = self.parameters()
-        return params[0].value.dtype if params else None
+        """The parameters' dtype (float32 unless cast), used to cast input batches; ``None``
+        for a model without parameters (its batches are kept as they come)."""
+        return parameters_dtype(self.parameters(), default=None)
 
     def _cast(self, batch):
         """A batch in the model's dtype (no copy when it already is; kept as is without

@@ -324,3 +324,14 @@ def test_large_batches_are_split_only_with_more_than_one_thread():
     assert not ae._worth_splitting(256)       # one core: the plain step
     ae._parallel_step.n_threads = 2
     assert ae._worth_splitting(32) and ae._parallel_step.threads_for(256) == 2
+
+
+def test_the_model_dtype_is_its_first_parameters():
+    from scratchnet.nn.base import parameters_dtype
+    ae = _dense_ae()
+    assert ae.dtype == np.float32 == parameters_dtype(ae.parameters())
+    assert ae.astype(np.float64).dtype == np.float64
+    assert Sequential([ReLU()]).dtype is None                    # batches kept as they come
+    assert parameters_dtype([]) == np.float32 and parameters_dtype([], None) is None
+    x = np.ones((2, 32))                                          # float64 stays float64 there
+    assert Sequential([ReLU()]).predict(x).dtype == np.float64
