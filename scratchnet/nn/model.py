@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from ._fit_checks import as_loss, as_seed, check_data, check_length, check_pair
 from ._parallel import ParallelStep
 from .base import Layer, Parameter, backward_through, parameters_dtype
 from .callbacks import Callback, History
-from .losses import BCELoss, KLDivLoss, MSELoss
 from .saving import save_model
 
 __all__ = ["Sequential", "TrainingDivergedError"]
@@ -70,76 +70,6 @@ def _note_first_run():
         print("scratchnet: first run on this machine: Numba compiles the kernels now (about "
               "15 s before the first batch moves; its time estimate is off until then); later "
               "runs load them from the cache", file=sys.stderr)
-
-
-_LOSSES = {"mse": MSELoss, "mean_squared_error": MSELoss, "bce": BCELoss,
-           "binary_crossentropy": BCELoss, "kld": KLDivLoss, "kl_divergence": KLDivLoss}
-
-
-def _check_data(where, name, X):
-    """Public-entry validation: a float array (N, ...) with N >= 1 and only finite values."""
-    if not isinstance(X, np.ndarray):
-        raise TypeError(f"{where}: expected {name} as a NumPy array, got {type(X).__name__}")
-    if X.dtype.kind != "f":
-        raise TypeError(f"{where}: expected a floating-point {name}, got dtype {X.dtype}")
-    if X.ndim < 2 or X.shape[0] == 0:
-        raise ValueError(f"{where}: expected {name} of shape (N, ...) with N >= 1 samples, "
-                         f"got {X.shape}")
-    if not np.isfinite(X).all():
-        bad = int(X.size - np.count_nonzero(np.isfinite(X)))
-        raise ValueError(f"{where}: {name} must be finite, got {bad} NaN/inf value(s)")
-
-
-def _check_pair(where, X, Y, names=("X", "Y")):
-    _check_data(where, names[0], X)
-    if Y is not X:
-        _check_data(where, names[1], Y)
-    if len(X) != len(Y):
-        raise ValueError(f"{where}: {names[0]} and {names[1]} must have the same number of "
-                         f"samples, got {len(X)} and {len(Y)}")
-
-
-def _as_loss(where, loss):
-    """A loss object from itself or from a Keras-style name ("mse", "binary_crossentropy")."""
-    if isinstance(loss, str):
-        if loss not in _LOSSES:
-            raise ValueError(f"{where}: unknown loss {loss!r}; expected one of {sorted(_LOSSES)}")
-        return _LOSSES[loss]()
-    return loss
-
-
-def _as_seed(random_state):
-    """An int seed from None / int / Generator, so epoch e can shuffle with ``[seed, e]``."""
-    if random_state is None:
-        return int(np.random.SeedSequence().entropy)
-    if isinstance(random_state, np.random.Generator):
-        return int(random_state.integers(2 ** 63))
-    if isinstance(random_state, (int, np.integer)) and random_state >= 0:
-        return int(random_state)
-    raise ValueError(f"fit: random_state must be None, a non-negative int or a Generator, "
-                     f"got {random_state!r}")
-
-
-def _positive_int(value):
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
-
-
-def _check_length(epochs, steps, n_batches, initial_epoch=0):
-    """The index of the last epoch + 1 that ``fit`` runs, from ``epochs`` or ``steps``."""
-    if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, (int, np.integer)) \
-            or initial_epoch < 0:
-        raise ValueError(f"fit: initial_epoch must be a non-negative int, got {initial_epoch!r}")
-    if epochs is not None and not _positive_int(epochs):
-        # 0 or -1 would train nothing and return as if all went well
-        raise ValueError(f"fit: epochs must be a positive int, got {epochs!r}")
-    if steps is None:
-        return 1 if epochs is None else int(epochs)
-    if epochs is not None:
-        raise ValueError(f"fit: give epochs or steps, not both (got epochs={epochs!r}, "
-                         f"steps={steps!r})")
-    if not _positive_int(steps):
-        raise ValueError(f"fit: steps must be a positive int, got {steps!r}")
-    return math.ceil(int(steps) / n_batches)
 
 
 class Sequential:
@@ -238,7 +168,7 @@ class Sequential:
 
         ``X`` is cast batch by batch to the model's dtype.
         """
-        _check_data("predict", "X", X)
+        check_data("predict", "X", X)
         out = None
         for start in range(0, len(X), batch_size):
             yb = self.forward(self._cast(X[start:start + batch_size]))
@@ -345,15 +275,15 @@ class Sequential:
         finishing the partial one, so it is not the same as one longer run (continuing from a
         checkpoint of any complete epoch is).
         """
-        _check_pair("fit", X, Y)
+        check_pair("fit", X, Y)
         if validation_data is not None:
-            _check_pair("fit", *validation_data, names=("validation X", "validation Y"))
-        loss = _as_loss("fit", loss)
+            check_pair("fit", *validation_data, names=("validation X", "validation Y"))
+        loss = as_loss("fit", loss)
         if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"fit: batch_size must be a positive int, got {batch_size!r}")
         n_batches = math.ceil(len(X) / batch_size)
-        epochs = _check_length(epochs, steps, n_batches, initial_epoch)
-        seed = _as_seed(random_state)
+        epochs = check_length(epochs, steps, n_batches, initial_epoch)
+        seed = as_seed(random_state)
         history = History() if history is None else history
         for cb in callbacks:
             if isinstance(cb, Callback):
@@ -435,8 +365,8 @@ class Sequential:
 
     def evaluate(self, X, Y, *, loss, batch_size=256):
         """Mean loss over ``(X, Y)`` in batches (weighted by batch size), without training."""
-        _check_pair("evaluate", X, Y)
-        loss = _as_loss("evaluate", loss)
+        check_pair("evaluate", X, Y)
+        loss = as_loss("evaluate", loss)
         total = 0.0
         for start in range(0, len(X), batch_size):
             stop = start + batch_size
