@@ -12,7 +12,7 @@ encoder's followed by the decoder's: training the whole updates both halves, and
 """
 import numpy as np
 
-from ..nn import Sequential
+from ..nn import Sequential, load_checkpoint
 from ..nn.base import parameters_dtype
 from ..nn.losses import BCELoss, MSELoss
 from ..nn.optim import SGD, Adadelta, Adam
@@ -199,7 +199,6 @@ class Autoencoder:
     @classmethod
     def load(cls, path):
         """Rebuild an ``Autoencoder`` saved with :meth:`save` (optimizer state included)."""
-        from ..nn import load_checkpoint
         model, optimizer, state = load_checkpoint(path)
         meta = state.get("autoencoder")
         if not isinstance(meta, dict):

@@ -1,4 +1,4 @@
-r"""``Sequential``: a stack of layers with ``fit``, ``predict``, ``summary``, save and load.
+r"""``Sequential``: a stack of layers with ``fit``, ``predict``, ``summary`` and ``save``.
 
 Training is the textbook loop — for every batch: zero the gradients, forward, loss, backward,
 optimizer step (the five lines of ``Sequential._train_batch``) — wrapped in epochs that shuffle,
@@ -53,6 +53,7 @@ def diverged(where, value, epoch, step, optimizer):
     return TrainingDivergedError(
         f"{where}: the loss became {value} at {at}: training diverged, so it stopped there "
         f"without updating or saving the weights; lower the learning rate{lr} and train again")
+
 
 _FIRST_RUN_NOTED = False
 
