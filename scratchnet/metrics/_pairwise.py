@@ -6,7 +6,9 @@ block (J, I)). Each block's dot products come from one GEMM,
 
 .. math:: d^2(x_i, x_j) = \lVert x_i \rVert^2 + \lVert x_j \rVert^2 - 2\, x_i \cdot x_j,
 
-and a Numba kernel turns them into distances and reduces them. Memory is O(B² + n·k).
+and a Numba kernel turns them into distances and reduces them. Memory is O(B² + n·k). (The
+readable references of the metrics take the other road: ``distance_matrix``, all n² distances
+at once, O(n²) memory.)
 
 Accuracy. The identity cancels badly when two points are close compared with their norms, so
 X is first centered (smaller norms), and any pair whose :math:`d^2` comes out below
@@ -56,6 +58,20 @@ def check_X_labels(X, labels, who, min_labels=2):
     if n_labels < min_labels:
         raise ValueError(f"{who}: expected at least {min_labels} distinct labels, got {n_labels}")
     return X, codes, n_labels
+
+
+def distance_matrix(X):
+    r"""The full (n, n) matrix of Euclidean distances, in float64, as a textbook computes it.
+
+    One row at a time from the differences, :math:`\lVert x_i - x_j \rVert = \sqrt{\sum_f
+    (x_{if} - x_{jf})^2}`, so nothing cancels (unlike the GEMM identity). O(n²) memory and
+    O(n²·d) time: the building block of the ``*_reference`` metrics, for small n.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    D = np.empty((X.shape[0], X.shape[0]))
+    for i in range(X.shape[0]):
+        D[i] = np.sqrt(((X - X[i]) ** 2).sum(axis=1))
+    return D
 
 
 class SortedByLabel:
