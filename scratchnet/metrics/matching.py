@@ -24,8 +24,9 @@ with equality for the solver's matching (reduced costs 0 on it, :math:`v_j = 0` 
 j₁, from j₁ to the row matched to it, on to another column j₂, ..., until a free column (the
 *sink*). Flipping the path (every row on it takes the next column) matches one more row.
 Writing each cost as :math:`u_i + v_j + \bar c_{ij}`, the potentials of the flip telescope
-away and the matched pairs left behind have :math:`\bar c = 0`, so the total cost grows by
-:math:`u_r` plus the sum of :math:`\bar c` over the path's new pairs. The cheapest flip is
+away (the sink, never matched, has :math:`v = 0`) and the matched pairs left behind have
+:math:`\bar c = 0`, so the total cost grows by :math:`u_r` plus the sum of :math:`\bar c` over
+the path's new pairs. The cheapest flip is
 therefore a *shortest path* in which a step row → column costs :math:`\bar c_{ij} \ge 0` and a
 step column → its matched row costs 0. All lengths are non-negative, so Dijkstra's search
 finds it: ``shortest[j]`` is the best length found so far to column j; each step *settles* the
@@ -38,11 +39,20 @@ j, gets :math:`u_i \mathrel{+}= \delta - d_j`; every settled column :math:`v_j \
 \delta - d_j`. This is the reweighting of Johnson's algorithm: no reduced cost turns negative,
 and every pair on the shortest path gets :math:`\bar c = 0`, so after the flip the invariant
 holds again. Each search settles at most n_r columns and scans n_c per step: O(n_r² n_c) time.
+In all, Kuhn's Hungarian method in its shortest-augmenting-path form::
+
+    for r in rows:                  # invariant: reduced costs >= 0, 0 on the matching
+        Dijkstra from r over the reduced costs -> the nearest free column and the distances
+        u, v += the distances       # the invariant, kept for the pairs the flip creates
+        flip the path               # one more row matched
+
 
 **Names.** ``linear_sum_assignment`` is the fast function (its search compiled by Numba);
 ``linear_sum_assignment_reference`` is its plain NumPy twin, the same algorithm one NumPy line
 per step, which the tests hold equal to it, to scipy and to a brute force; private Numba
 kernels end in ``_kernel``. Both share ``_prepare`` (validation) and ``_pairs`` (the result).
+Read ``_solve_reference`` first; ``_solve_kernel`` and ``_augmenting_path_kernel`` are the same
+steps with the same names, as loops.
 """
 import numpy as np
 from numba import njit
@@ -184,30 +194,30 @@ def _solve_reference(cost):
         # Dijkstra from free_row; the length of a step row i -> column j is its reduced cost
         shortest = np.full(n_c, np.inf)               # d_j, best length found so far
         pred_row = np.full(n_c, -1, dtype=np.int64)   # the row that best path reaches j from
-        settled = np.zeros(n_c, dtype=bool)           # columns whose d_j is final
-        reached = np.zeros(n_r, dtype=bool)           # rows the search went through
+        col_settled = np.zeros(n_c, dtype=bool)       # columns whose d_j is final
+        row_reached = np.zeros(n_r, dtype=bool)       # rows the search went through
         i, d_i = free_row, 0.0
         while True:
-            reached[i] = True
+            row_reached[i] = True
             through_i = d_i + cost[i] - u[i] - v      # d_i + reduced costs of row i
-            better = ~settled & (through_i < shortest)
+            better = ~col_settled & (through_i < shortest)
             shortest[better] = through_i[better]
             pred_row[better] = i
-            candidates = np.where(settled, np.inf, shortest)
+            candidates = np.where(col_settled, np.inf, shortest)
             j = np.argmin(candidates)                 # the nearest unsettled column
             if candidates[j] == np.inf:
                 return None                           # no free column is reachable
-            settled[j] = True
+            col_settled[j] = True
             if row_of_col[j] == -1:
                 break                                 # a free column: the sink
             i, d_i = row_of_col[j], shortest[j]       # its row, at no extra cost (c̄ = 0)
         sink, delta = j, shortest[j]
         # reweight by the distances: reduced costs stay >= 0, the path's pairs become 0
         u[free_row] += delta
-        others = reached.copy()
+        others = row_reached.copy()
         others[free_row] = False
         u[others] += delta - shortest[col_of_row[others]]
-        v[settled] -= delta - shortest[settled]
+        v[col_settled] -= delta - shortest[col_settled]
         # flip the path, walking back from the sink: each row takes the column it led to
         j = sink
         while True:
@@ -230,27 +240,27 @@ def _solve_kernel(cost, col_of_row):
     IN: cost (n_r, n_c) float64, n_r <= n_c, finite or +inf.  OUT: col_of_row (n_r,).
     Returns False when the matrix is infeasible.
     """
-    nr, nc = cost.shape
-    u = np.zeros(nr)                                  # row potentials
-    v = np.zeros(nc)                                  # column potentials
-    shortest = np.empty(nc)                           # d_j of the current search
-    pred_row = np.full(nc, -1, dtype=np.int64)        # the row the best path reaches j from
-    row_of_col = np.full(nc, -1, dtype=np.int64)      # the matching seen from the columns
+    n_r, n_c = cost.shape
+    u = np.zeros(n_r)                                  # row potentials
+    v = np.zeros(n_c)                                  # column potentials
+    shortest = np.empty(n_c)                           # d_j of the current search
+    pred_row = np.full(n_c, -1, dtype=np.int64)        # the row the best path reaches j from
+    row_of_col = np.full(n_c, -1, dtype=np.int64)      # the matching seen from the columns
     col_of_row[:] = -1
-    row_reached = np.zeros(nr, dtype=np.bool_)        # rows the current search went through
-    col_settled = np.zeros(nc, dtype=np.bool_)        # columns whose d_j is final
-    unsettled = np.empty(nc, dtype=np.int64)          # the other columns, packed in front
-    for free_row in range(nr):
+    row_reached = np.zeros(n_r, dtype=np.bool_)        # rows the current search went through
+    col_settled = np.zeros(n_c, dtype=np.bool_)        # columns whose d_j is final
+    unsettled = np.empty(n_c, dtype=np.int64)          # the other columns, packed in front
+    for free_row in range(n_r):
         sink, delta = _augmenting_path_kernel(cost, u, v, pred_row, row_of_col, shortest,
                                               free_row, row_reached, col_settled, unsettled)
         if sink < 0:
             return False
         # reweight by the distances: reduced costs stay >= 0, the path's pairs become 0
         u[free_row] += delta
-        for i in range(nr):
+        for i in range(n_r):
             if row_reached[i] and i != free_row:
                 u[i] += delta - shortest[col_of_row[i]]
-        for j in range(nc):
+        for j in range(n_c):
             if col_settled[j]:
                 v[j] -= delta - shortest[j]
         # flip the path, walking back from the sink: each row takes the column it led to
@@ -273,11 +283,11 @@ def _augmenting_path_kernel(cost, u, v, pred_row, row_of_col, shortest, i, row_r
     free column. IN: cost, u, v, row_of_col.  OUT: pred_row, shortest, row_reached,
     col_settled; unsettled is a buffer.  Returns (sink, delta), the free column reached and
     its distance; sink is -1 when no free column is reachable (the matrix is infeasible)."""
-    nc = cost.shape[1]
+    n_c = cost.shape[1]
     delta = 0.0  # distance of the column settled last (0: the free row itself)
-    n_unsettled = nc
-    for it in range(nc):
-        unsettled[it] = nc - it - 1
+    n_unsettled = n_c
+    for it in range(n_c):
+        unsettled[it] = n_c - it - 1
     row_reached[:] = False
     col_settled[:] = False
     shortest[:] = np.inf
