@@ -127,6 +127,17 @@ def test_clustering_layer_random_upstream_and_negative_control():
         check_gradients(Broken(layer.mu.value.copy()), rng.normal(size=(6, 4)), random_state=5)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_clustering_layer_forward_is_soft_assignment(dtype):
+    # one Student's t kernel serves both: the same bits, in float32 as in float64
+    rng = np.random.default_rng(10)
+    z, mu = rng.normal(size=(9, 4)).astype(dtype), rng.normal(size=(3, 4)).astype(dtype)
+    for alpha in (1.0, 2.5):
+        q = ClusteringLayer(mu, alpha=alpha).forward(z)
+        assert q.dtype == dtype
+        np.testing.assert_array_equal(q, soft_assignment(z, mu, alpha))
+
+
 def test_clustering_layer_validates_input():
     layer = ClusteringLayer(np.zeros((3, 4), np.float32))
     with pytest.raises(ValueError, match=r"expected input \(N, 4\), got \(2, 5\)"):
@@ -275,6 +286,50 @@ def test_resume_from_checkpoint_equals_uninterrupted_run(tmp_path):
     for key in full.history_:
         np.testing.assert_array_equal(resumed.history_[key], full.history_[key], err_msg=key)
     assert resumed.n_iter_ == full.n_iter_ == 50
+
+
+def test_idec_with_sgd_momentum_resumes_like_the_uninterrupted_run(tmp_path):
+    # the decoder's weights and SGD's velocity go through the checkpoint too
+    X, _ = _blobs(np.random.default_rng(7), n=300)
+
+    def run(encoder_seed, **kw):
+        decoder = Sequential([Dense(3, 16, random_state=encoder_seed + 5), ReLU(),
+                              Dense(16, 20, random_state=encoder_seed + 6)])
+        return DEC(_encoder(encoder_seed), 4, update_interval=6, max_iter=30, tol=0.0,
+                   batch_size=64, n_init=2, random_state=5, verbose=False,
+                   reconstruction_weight=2.0, decoder=decoder, **kw)
+
+    full = run(20).fit(X, checkpoint=tmp_path / "full.npz")
+
+    def stop_at_18(dec, logs):
+        if logs["iteration"] == 18:
+            raise KeyboardInterrupt   # the file holds the refresh of step 12
+
+    path = tmp_path / "run.npz"
+    with pytest.raises(KeyboardInterrupt):
+        run(20, callbacks=[stop_at_18]).fit(X, checkpoint=path)
+    with np.load(path) as f:
+        assert int(f["iteration"]) == 12 and "optimizer.velocity.0" in f
+    resumed = run(99).fit(X, checkpoint=path, resume=True)
+    for net in ("encoder", "decoder"):
+        for a, b in zip(getattr(resumed, net).parameters(), getattr(full, net).parameters()):
+            np.testing.assert_array_equal(a.value, b.value, err_msg=net)
+    np.testing.assert_array_equal(resumed.cluster_centers_, full.cluster_centers_)
+    for a, b in zip(resumed.optimizer_.velocity, full.optimizer_.velocity):
+        np.testing.assert_array_equal(a, b)
+    assert resumed.history_.keys() == full.history_.keys()
+    for key in full.history_:
+        np.testing.assert_array_equal(resumed.history_[key], full.history_[key], err_msg=key)
+
+
+def test_resume_with_another_optimizer_is_refused(tmp_path):
+    X, _ = _blobs(np.random.default_rng(8), n=200)
+    path = tmp_path / "c.npz"
+    DEC(_encoder(0), 4, update_interval=5, max_iter=6, n_init=1, random_state=0,
+        verbose=False, optimizer="adam").fit(X, checkpoint=path)
+    with pytest.raises(ValueError, match=r"optimizer state expected keys \['optimizer.t', "
+                                         r"'optimizer.velocity.0'.*another optimizer than SGD"):
+        DEC(_encoder(0), 4, verbose=False).fit(X, checkpoint=path, resume=True)
 
 
 def test_resume_with_another_architecture_is_refused(tmp_path):

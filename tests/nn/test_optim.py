@@ -96,7 +96,11 @@ def test_kernels_match_numpy_references(which, dtype):
     np.testing.assert_allclose(b, a, rtol=tol, atol=tol)
 
 
-@pytest.mark.parametrize("make", [lambda ps: SGD(ps, lr=0.1, momentum=0.5), Adam, Adadelta])
+@pytest.mark.parametrize("make", [lambda ps: SGD(ps, lr=0.1),
+                                  lambda ps: SGD(ps, lr=0.1, momentum=0.5),
+                                  lambda ps: SGD(ps, lr=0.1, momentum=0.5, nesterov=True),
+                                  Adam, Adadelta],
+                         ids=["sgd", "momentum", "nesterov", "adam", "adadelta"])
 def test_updates_in_place_and_state_dict_round_trip(make):
     rng = np.random.default_rng(31)
     shapes = [(3, 4), (4,)]
@@ -127,6 +131,11 @@ def test_updates_in_place_and_state_dict_round_trip(make):
     for p, e in zip(params2, expected):
         np.testing.assert_array_equal(p.value, e)
     assert opt2.t == 4
+    # the state is copied both ways: neither side's later steps change the other's
+    assert state["t"] == 2 and set(state) == {"t", *opt._slots}
+    for slot in opt._slots:
+        for kept, a, b in zip(state[slot], getattr(opt, slot), getattr(opt2, slot)):
+            assert not np.shares_memory(kept, a) and not np.shares_memory(kept, b)
 
 
 def test_state_dict_errors_and_bad_arguments():
