@@ -74,7 +74,11 @@ class Optimizer:
         raise NotImplementedError
 
     def state_dict(self):
-        """``{"t": steps, <slot>: [array per parameter], ...}`` — copies, safe to keep."""
+        """``{"t": steps, <slot>: [array per parameter], ...}`` — copies, safe to keep.
+
+        The keys and list lengths depend only on the optimizer's type, settings and parameters,
+        so a fresh optimizer's ``state_dict()`` says what a saved one must hold.
+        """
         state = {"t": self.t}
         for s in self._slots:
             state[s] = [a.copy() for a in getattr(self, s)]
