@@ -12,6 +12,8 @@ written to be read, same contract and conventions, slower or O(n²) in memory), 
 private Numba kernels of the fast one ``_name_kernel``. The tests hold each pair equal:
 ``silhouette_samples`` / ``silhouette_samples_reference``, ``dunn_index`` /
 ``dunn_index_reference``, ``linear_sum_assignment`` / ``linear_sum_assignment_reference``.
+Small compiled helpers called only from inside kernels are named for what they compute
+(``_pairwise.exact_sq``), as in ``cluster/_lloyd.py``.
 """
 from .dunn import dunn_index, dunn_index_reference
 from .external import (adjusted_rand_score, cluster_composition, contingency_matrix,
