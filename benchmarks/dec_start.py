@@ -43,13 +43,13 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from scratchnet.cluster import DEC, KMeans, soft_assignment  # noqa: E402
+from scratchnet.cluster import DEC, KMeans, cluster_means, soft_assignment  # noqa: E402
 from scratchnet.datasets import load_fashion_mnist, to_float32  # noqa: E402
 from scratchnet.metrics import (clustering_accuracy,  # noqa: E402
                                 normalized_mutual_info_score)
 from scratchnet.models import Autoencoder  # noqa: E402
 from scratchnet.nn import Flatten, L2Normalize, Sequential  # noqa: E402
-from scratchnet.pipeline import cluster_means, model_input, timer  # noqa: E402
+from scratchnet.experiment import model_input, timer  # noqa: E402
 
 RADIUS = 4.0     # the example's --normalize
 

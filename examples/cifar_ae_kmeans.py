@@ -22,38 +22,56 @@ codes. A figure that fails is reported on stderr and in ``metrics.json`` (``figu
 import sys
 from functools import partial
 
-import numpy as np
-
-from scratchnet.datasets import CIFAR10_CLASSES, flatten, to_grayscale
+from scratchnet.cluster import KMeans
+from scratchnet.datasets import CIFAR10_CLASSES, flatten, load_images, to_grayscale
+from scratchnet.experiment import (autoencoder_figures, fit_length, kmeans_example_parser,
+                                   run_seeds, split_validation, timer)
+from scratchnet.metrics.scores import METRICS, score_clustering
 from scratchnet.models import cifar_autoencoder, pool_autoencoder
-from scratchnet.pipeline import (METRICS, autoencoder_figures, kmeans_example_parser,
-                                 kmeans_step, load_images, run_seeds, train_and_cluster)
 
 COLUMNS = METRICS + ("train_seconds", "kmeans_seconds")
 
 
 def run(args, seed, out):
-    """One seed: grey pixels → K-means, then each autoencoder's codes → K-means."""
+    """One seed: grey pixels → K-means, then each autoencoder's codes → K-means.
+
+    Returns the scores of each stage, and (for the seed that draws, ``out`` given) a function
+    that draws the figures."""
+    # 1. The images, float32 (N, 3, 32, 32) in [0, 1], and their classes (used only to score).
     X, y = load_images("cifar10", args.split, args.data_dir, limit=args.limit, random_state=seed)
     print(f"CIFAR-10 {args.split}: {X.shape[0]} images {X.shape[1:]}")
-    # Built first: an image size a model cannot take is refused before any work.
+    # The models are built first: an image size they cannot take is refused before any work.
     shape = {"in_channels": X.shape[1], "image_size": X.shape[2:]}
-    models = [("conv", cifar_autoencoder(random_state=seed, **shape))]
+    autoencoders = [("conv", cifar_autoencoder(random_state=seed, **shape))]
     if args.pool:
-        models.append(("pool", pool_autoencoder(random_state=seed, **shape)))
+        autoencoders.append(("pool", pool_autoencoder(random_state=seed, **shape)))
     results, draw = {}, None
 
-    # W4: K-means on grey pixels.
+    # 2. W4: K-means on the grey pixels, one row of 1024 values per image.
     gray = flatten(to_grayscale(X))
-    _, results[f"pixels (gray {gray.shape[1]})"] = kmeans_step(
-        gray, y, args.clusters, args.n_init, seed, args.silhouette_sample)
+    with timer() as t:
+        km = KMeans(args.clusters, n_init=args.n_init, random_state=seed).fit(gray)
+    results[f"pixels (gray {gray.shape[1]})"] = dict(
+        score_clustering(gray, km.labels_, y, args.silhouette_sample, seed),
+        kmeans_seconds=t.seconds)
 
-    # W0: the convolutional autoencoder (and W4's pooling one with --pool), then K-means.
-    for i, (kind, ae) in enumerate(models):
-        name = f"codes ({kind} AE {int(np.prod(ae.code_shape))})"
-        km, results[name] = train_and_cluster(ae, X, y, args, seed,
-                                              verbose_summary=(i == 0 and out is not None))
-        if i == 0 and out is not None:
+    # 3. W0: train each autoencoder to rebuild the colour images (90 % train, 10 % validate),
+    #    then K-means on its codes: the encoder's bottleneck, one flat row per image.
+    X_train, X_val = split_validation(X, seed)
+    for kind, ae in autoencoders:
+        if out is not None and kind == "conv":
+            ae.summary()
+        with timer() as fit_time:
+            ae.fit(X_train, validation_data=X_val, random_state=seed, verbose=not args.quiet,
+                   **fit_length(args))
+        codes = ae.features(X)
+        with timer() as t:
+            km = KMeans(args.clusters, n_init=args.n_init, random_state=seed).fit(codes)
+        results[f"codes ({kind} AE {codes.shape[1]})"] = dict(
+            score_clustering(codes, km.labels_, y, args.silhouette_sample, seed),
+            kmeans_seconds=t.seconds, train_seconds=fit_time.seconds,
+            train_steps=ae.optimizer_.t, final_loss=ae.history_["loss"][-1])
+        if out is not None and kind == "conv":
             draw = partial(autoencoder_figures, ae=ae, km=km, X=X, y=y, names=CIFAR10_CLASSES,
                            title="CIFAR-10 autoencoder (W0)")
     return results, draw, None

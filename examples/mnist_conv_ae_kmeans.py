@@ -24,20 +24,20 @@ codes. A figure that fails is reported on stderr and in ``metrics.json`` (``figu
 import sys
 from functools import partial
 
-import numpy as np
-
-from scratchnet.datasets import flatten
+from scratchnet.cluster import KMeans
+from scratchnet.datasets import class_names, flatten, load_images
+from scratchnet.experiment import (autoencoder_figures, fit_length, format_composition,
+                                   kmeans_example_parser, run_seeds, split_validation, timer)
 from scratchnet.metrics import cluster_composition
+from scratchnet.metrics.scores import METRICS, score_clustering
 from scratchnet.models import mnist_conv_autoencoder
-from scratchnet.pipeline import (METRICS, autoencoder_figures, class_names, format_composition,
-                                 kmeans_example_parser, kmeans_step, load_images, run_seeds,
-                                 train_and_cluster)
 
 COLUMNS = METRICS + ("train_seconds", "kmeans_seconds")
 
 
 def run(args, seed, out):
     """One seed: pixels → K-means, train the AE, codes → K-means; figures when ``out``."""
+    # 1. The images, float32 (N, 1, 28, 28) in [0, 1], and their classes (used only to score).
     X, y = load_images(args.dataset, args.split, args.data_dir, limit=args.limit,
                        random_state=seed)
     names = class_names(args.dataset)
@@ -47,14 +47,30 @@ def run(args, seed, out):
                                 random_state=seed)
     results = {}
 
+    # 2. K-means on the raw pixels, one row of 784 values per image.
     pixels = flatten(X)
-    _, results[f"pixels ({pixels.shape[1]})"] = kmeans_step(pixels, y, args.clusters,
-                                                            args.n_init, seed,
-                                                            args.silhouette_sample)
+    with timer() as t:
+        km = KMeans(args.clusters, n_init=args.n_init, random_state=seed).fit(pixels)
+    results[f"pixels ({pixels.shape[1]})"] = dict(
+        score_clustering(pixels, km.labels_, y, args.silhouette_sample, seed),
+        kmeans_seconds=t.seconds)
 
-    km, results[f"codes (conv AE {int(np.prod(ae.code_shape))})"] = train_and_cluster(
-        ae, X, y, args, seed, verbose_summary=out is not None)
+    # 3. W1: train the pooling autoencoder (90 % train, 10 % validate), K-means on its codes.
+    if out is not None:
+        ae.summary()
+    X_train, X_val = split_validation(X, seed)
+    with timer() as fit_time:
+        ae.fit(X_train, validation_data=X_val, random_state=seed, verbose=not args.quiet,
+               **fit_length(args))
+    codes = ae.features(X)   # the 2×7×7 bottleneck, flattened: 98 values per image
+    with timer() as t:
+        km = KMeans(args.clusters, n_init=args.n_init, random_state=seed).fit(codes)
+    results[f"codes (conv AE {codes.shape[1]})"] = dict(
+        score_clustering(codes, km.labels_, y, args.silhouette_sample, seed),
+        kmeans_seconds=t.seconds, train_seconds=fit_time.seconds,
+        train_steps=ae.optimizer_.t, final_loss=ae.history_["loss"][-1])
 
+    # 4. What each cluster of the codes holds, as W1 prints it.
     print(f"\nWhat each cluster of the codes holds (seed {seed}):")
     print(format_composition(y, km.labels_, names))
     composition = [{"cluster": c, "size": n, "labels": [[names[lab], cnt] for lab, cnt in counts]}

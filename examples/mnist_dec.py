@@ -23,7 +23,8 @@ matrix of the answer, pretraining loss, decoded cluster means, the UMAP layout),
 that fails costs only itself.
 
 Measured with the defaults, 3 seeds, ACC mean ± std (worst seed) and seconds per seed end to
-end on a 2-core AMD EPYC (``benchmarks/quality.py`` keeps every stage, and what was tried):
+end on a 2-core AMD EPYC (``benchmarks/quality.py`` keeps every stage, why the defaults are
+these, and what was tried):
 
     ==========================  ================  ================  ================  =====
     data                        pixels + K-means  AE + UMAP + K-m.  AE + UMAP + GMM   s
@@ -34,33 +35,27 @@ end on a 2-core AMD EPYC (``benchmarks/quality.py`` keeps every stage, and what 
     CIFAR-10 subset, 4,660      0.219 (0.217)     0.256 (0.255)     0.246 (0.236)     250
     ==========================  ================  ================  ================  =====
 
-Why these defaults: 4000 steps were as good as 8000 on 5,000 and on 70,000 images; z-scoring
-the code units made the clusters of the layout hold at 0.88-0.90 on every autoencoder tried
-(raw codes: 0.77-0.89, the bad ones with 4 and 9 merged and the 1s split); the Gaussian mixture
-(5 restarts) has the better worst seed on three of the four datasets (K-means fell to 0.81-0.83
-on 2 of 9 autoencoders of the 8×8 digits, the mixture never below it); DEC after N2D lowered
-the accuracy (0.891 -> 0.773), so it is opt-in.
-
     python examples/mnist_dec.py --dataset mnist --split test --data-dir ../shared/data/mnist-test-5k
     python examples/mnist_dec.py --dataset fashion-mnist --split all --seeds 3
     python examples/mnist_dec.py --dataset fashion-mnist --quick
 """
 import argparse
 import sys
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from scratchnet import plot
-from scratchnet.cluster import DEC, GaussianMixture, KMeans
-from scratchnet.datasets import flatten
+from scratchnet.cluster import (DEC, GaussianMixture, KMeans, centered_pixel_kmeans,
+                                cluster_means)
+from scratchnet.datasets import class_names, flatten, load_images
+from scratchnet.experiment import (decoded_images, example_parser, fit_length,
+                                   parse_example_args, positive_int, run_seeds, timer)
 from scratchnet.manifold import UMAP
+from scratchnet.metrics.scores import external_scores
 from scratchnet.models import Autoencoder, dense_autoencoder
 from scratchnet.nn import L2Normalize, Sequential
-from scratchnet.pipeline import (aggregate, centred_pixel_kmeans, class_names, cluster_means,
-                                 decoded_images, example_parser, external_scores, fit_length,
-                                 format_table, load_images, positive_int, timer, write_json,
-                                 write_metrics_and_figures, writable_folder)
 
 COLUMNS = ("acc", "nmi", "ari", "purity", "seconds")
 STAGES = ("pixels + K-means", "AE + K-means", "AE + UMAP + K-means", "AE + UMAP + GMM", "DEC")
@@ -101,12 +96,14 @@ def pretrain(args, X, seed):
     return ae, t.seconds
 
 
-def run(args, seed):
-    """Load the images of ``--dataset``, then :func:`recipe`."""
+def run(args, seed, out):
+    """One seed: load the images of ``--dataset``, then :func:`recipe`; the figures (drawn by
+    the caller) for the seed that gets ``out``."""
     images, y = load_images(args.dataset, args.split, args.data_dir, limit=args.limit,
                             random_state=seed)
     print(f"{args.dataset} {args.split}: {len(images)} images of {images.shape[1:]}, seed {seed}")
-    return recipe(images, y, args, seed)
+    results, state = recipe(images, y, args, seed)
+    return results, partial(draw, args=args, state=state) if out is not None else None, None
 
 
 def recipe(images, y, args, seed):
@@ -160,8 +157,8 @@ def recipe(images, y, args, seed):
             start = cluster_means(dec_codes, answer[args.final if args.final != "DEC"
                                                     else "AE + UMAP + GMM"], k)
         elif args.dec_start == "pixels":
-            start = cluster_means(dec_codes, centred_pixel_kmeans(X, k, args.n_init,
-                                                                  random_state=seed).labels_, k)
+            start = cluster_means(dec_codes, centered_pixel_kmeans(X, k, args.n_init,
+                                                                   random_state=seed).labels_, k)
         else:
             start = KMeans(k, n_init=args.n_init, random_state=seed).fit(dec_codes)
             start = start.cluster_centers_
@@ -181,8 +178,7 @@ def recipe(images, y, args, seed):
 def draw(figures, args, state):
     """The figures of the first seed, each on its own (a failure costs only that figure)."""
     ae, y, labels = state["ae"], state["y"], state["labels"]
-    names = class_names(args.dataset) if args.dataset in ("mnist", "fashion-mnist", "cifar10") \
-        else None
+    names = class_names(args.dataset)
     with figures.draw("confusion", "confusion_matrix.png") as path:
         plot.confusion_matrix(y, labels, path=path, class_names=names)
     with figures.draw("centroids", "decoded_centroids.png") as path:
@@ -235,49 +231,19 @@ def parse(argv=None):
     p.add_argument("--dec-iters", type=positive_int, default=3000, help="maximum DEC steps (batches)")
     p.add_argument("--normalize", type=float, default=4.0, metavar="SCALE",
                    help="DEC works on the codes L2-normalised to length SCALE")
-    args = p.parse_args(argv)
+    args = parse_example_args(p, argv, "mnist_dec")
     if args.final == "DEC" and not args.dec:
         p.error("--final DEC needs --dec")
     if args.quick:
-        args.limit, args.epochs, args.steps, args.n_init = args.limit or 400, 1, None, 2
         args.batch_size = min(args.batch_size, 64)
         args.dec_iters, args.update_interval = 20, 5
-    try:
-        # a quick run never overwrites the full run's results
-        args.out = writable_folder(args.out or "out/mnist_dec" + ("-quick" * args.quick))
-    except ValueError as e:
-        p.error(str(e))
     return args
 
 
 def main(argv=None):
     args = parse(argv)
-    runs, seed_seconds = [], []
-    with timer() as total:
-        for s in range(args.seed, args.seed + args.seeds):
-            with timer() as t:
-                results, state = run(args, s)
-            runs.append(results)
-            seed_seconds.append(t.seconds)
-            print(f"seed {s}: {t.seconds:.1f} s end to end", flush=True)
-            if s == args.seed:
-                first_state = state
-            # the seeds done so far are on disk before the next one starts
-            write_json(args.out / "metrics.json", {"args": vars(args), "runs": runs,
-                                                   "seed_seconds": seed_seconds})
-    rows = [dict(stage=name + (" *" if name == args.final else ""), **scores)
-            for name, scores in (aggregate(runs) if args.seeds > 1 else runs[0]).items()
-            if name != "final"]
-    print()
-    print(format_table(rows, COLUMNS, title=f"{args.dataset} {args.split} ({len(runs)} seed(s)): "
-                       f"clustering accuracy by stage (* the recipe's answer)"))
-    print(f"\nwall time {total.seconds:.1f} s; figures and metrics.json in {args.out}/")
-    final = {"stage": args.final,
-             **{key: float(np.mean([r["final"][key] for r in runs])) for key in COLUMNS},
-             "worst_acc": float(min(r["final"]["acc"] for r in runs))}
-    metrics = {"args": vars(args), "runs": runs, "final": final, "seed_seconds": seed_seconds,
-               "wall_seconds": total.seconds}
-    write_metrics_and_figures(args.out, metrics, lambda f: draw(f, args, first_state))
+    run_seeds(run, args, COLUMNS, f"{args.dataset} {args.split}: clustering accuracy by stage",
+              answer=args.final)
     return 0
 
 

@@ -456,7 +456,7 @@ def test_cluster_and_dec_use_the_training_runs_limit_and_subset(tmp_path):
     argv = _synthetic_train(data, tmp_path / "run", "--epochs", "1", "--limit", "40")
     argv[argv.index("--seed") + 1] = "3"
     assert main(argv) == 0
-    from scratchnet.pipeline import load_images
+    from scratchnet.datasets import load_images
     X_run, y_run = load_images("mnist", "test", str(data), limit=40, random_state=3)
     assert main(["cluster", str(tmp_path / "run"), "--k", "3", "--n-init", "1", "--quiet",
                  "--seed", "0", "--out", str(tmp_path / "c")]) == 0
@@ -474,8 +474,8 @@ def test_cluster_images_trains_by_steps_shows_reconstructions_and_warns_when_unt
     """A first run that tells the truth: the default training is a number of steps, whatever
     the number of images; the reconstructions are drawn; and an autoencoder no better than
     the mean image is called out."""
-    import scratchnet.cli as cli
-    monkeypatch.setattr(cli, "IMAGE_FOLDER_STEPS", 7)
+    import scratchnet.cli.images as cli_images
+    monkeypatch.setattr(cli_images, "IMAGE_FOLDER_STEPS", 7)
     sizes, fit = [], Autoencoder.fit
 
     def recording_fit(self, X, **kwargs):

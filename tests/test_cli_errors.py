@@ -17,6 +17,9 @@ import pytest
 from PIL import Image
 
 import scratchnet.cli
+import scratchnet.cli._common
+import scratchnet.cli.cluster
+import scratchnet.cli.train
 import scratchnet.datasets
 from scratchnet import plot
 from scratchnet.cli import main
@@ -139,7 +142,7 @@ def test_a_full_disk_or_a_refused_permission_is_one_line_naming_the_path(arrays,
                                                                          capsys, exc,
                                                                          expected):
     out = arrays / "scores.json"
-    monkeypatch.setattr(scratchnet.cli, "write_json", _raise(exc))
+    monkeypatch.setattr(scratchnet.cli.cluster, "write_json", _raise(exc))
     labels = str(arrays / "labels.npy")
     assert main(["evaluate", labels, "--truth", labels, "--out", str(out)]) == 2
     err = capsys.readouterr().err.splitlines()
@@ -152,7 +155,7 @@ def test_a_dataset_not_on_disk_is_one_line_pointing_at_data_dir(tmp_path, monkey
     message = ("load_mnist: 'train' split not found. Needed files, their official URLs and "
                "md5s:\n  train-images-idx3-ubyte.gz: https://example.org/a.gz (md5 0)\n"
                "Put them in one of these folders, searched in this order:\n  /a\n  /b")
-    monkeypatch.setattr(scratchnet.cli, "load_images", _raise(cls(message)))
+    monkeypatch.setattr(scratchnet.cli._common, "load_images", _raise(cls(message)))
     assert main(["train", "--dataset", "mnist", "--out", str(tmp_path / "o")]) == 2
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith("scratchnet train: error: load_mnist: 'train' split not found.")
@@ -162,7 +165,7 @@ def test_a_dataset_not_on_disk_is_one_line_pointing_at_data_dir(tmp_path, monkey
 
 @pytest.mark.parametrize("exc", [TypeError("a bug"), KeyboardInterrupt()])
 def test_bugs_and_ctrl_c_are_not_swallowed(arrays, monkeypatch, exc):
-    monkeypatch.setattr(scratchnet.cli, "external_scores", _raise(exc))
+    monkeypatch.setattr(scratchnet.cli.cluster, "external_scores", _raise(exc))
     labels = str(arrays / "labels.npy")
     with pytest.raises(type(exc)):
         main(["evaluate", labels, "--truth", labels])
@@ -193,7 +196,7 @@ def test_resume_finishes_a_run_killed_before_its_metrics_and_figures(tmp_path, m
                                                                      capsys):
     data, out = _data(tmp_path), tmp_path / "run"
     with monkeypatch.context() as m:   # killed between the last checkpoint and the figures
-        m.setattr(scratchnet.cli, "write_metrics_and_figures", _raise(KeyboardInterrupt()))
+        m.setattr(scratchnet.cli.train, "write_metrics_and_figures", _raise(KeyboardInterrupt()))
         with pytest.raises(KeyboardInterrupt):
             main(_train(data, out, "--epochs", "2", "--quiet"))
     assert (out / "model.npz").is_file() and not (out / "metrics.json").exists()

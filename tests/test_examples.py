@@ -297,8 +297,10 @@ def test_examples_refuse_bad_steps(idx_dirs, tmp_path, capsys, steps):
 def test_examples_check_out_and_flags_before_any_work(name, tmp_path, capsys, monkeypatch):
     """An --out that cannot be written, or a negative --limit / --seed, is a usage error
     naming the flag (exit 2) before any data is read (issue 14, R1 and R11)."""
-    import scratchnet.pipeline as pipeline
-    monkeypatch.setattr(pipeline, "load_images", lambda *a, **k: pytest.fail("data was read"))
+    from scratchnet.datasets import named
+    for dataset in named.LOADERS:
+        monkeypatch.setitem(named.LOADERS, dataset,
+                            lambda *a, **k: pytest.fail("data was read"))
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     example = _load_example(name)
@@ -321,7 +323,7 @@ def test_a_quick_run_has_its_own_output_folder(tmp_path, monkeypatch):
             continue
         assert parse(["--quick"]).out == Path(f"out/{name}-quick")
         assert parse([]).out == Path(f"out/{name}")
-    from scratchnet.pipeline import kmeans_example_parser
+    from scratchnet.experiment import kmeans_example_parser
     parse = kmeans_example_parser("x", "some_example")
     assert parse(["--quick"]).out == Path("out/some_example-quick")
     assert parse([]).out == Path("out/some_example")

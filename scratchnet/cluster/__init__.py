@@ -1,5 +1,6 @@
 """scratchnet.cluster: K-means (Python driver + one-iteration Numba kernel beside its NumPy
-reference, in ``_lloyd.py``), a Gaussian mixture, and DEC.
+reference, in ``_lloyd.py``), a Gaussian mixture, DEC, and the helpers around them
+(``helpers.py``: K-means on centred pixel rows, cluster means, the most balanced restart).
 
 K-means and the mixture need only NumPy and their own kernels. DEC trains an encoder, so it
 needs the network core (``scratchnet.nn``); it is imported on first use
@@ -7,12 +8,15 @@ needs the network core (``scratchnet.nn``); it is imported on first use
 the layers, the convolution kernels and the parallel trainer.
 """
 from .gmm import GaussianMixture
+from .helpers import (center_and_normalize, centered_pixel_kmeans, cluster_means,
+                      most_balanced_kmeans, size_entropy)
 from .kmeans import KMeans, kmeans_plusplus
 
 _FROM_DEC = ("ClusteringLayer", "DEC", "soft_assignment", "target_distribution")
 
 __all__ = ["ClusteringLayer", "DEC", "GaussianMixture", "KMeans", "kmeans_plusplus",
-           "soft_assignment", "target_distribution"]
+           "soft_assignment", "target_distribution", "center_and_normalize",
+           "centered_pixel_kmeans", "cluster_means", "most_balanced_kmeans", "size_entropy"]
 
 
 def __getattr__(name):

@@ -17,7 +17,7 @@ large steps early to move far, small ones late to settle into a minimum.
 """
 import math
 
-from .checkpoint import Callback
+from .callbacks import Callback
 
 __all__ = ["LearningRateScheduler", "cosine_decay"]
 
