@@ -2,7 +2,9 @@ r"""2-D convolution and its adjoint, the transposed convolution (NCHW).
 
 Both layers are thin: they validate, work out the padding (:mod:`.functional.padding`), and call
 the three maps of :mod:`.functional` (forward, input gradient, weight gradient), whose backend is
-the readable im2col + GEMM path or the Numba kernels.
+the readable im2col + GEMM path (:mod:`.functional.im2col`) or the phase-grid convolution in
+Numba (:mod:`.functional.phase`, its plain NumPy twin beside it). :mod:`.functional` lists the
+files to read next, in order.
 
 References
 ----------

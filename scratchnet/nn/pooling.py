@@ -1,14 +1,12 @@
 r"""Max pooling and nearest-neighbour upsampling (NCHW).
 
-The maths and both backends live in :mod:`.functional.pool`; these layers validate, compute
-the padding and keep what backward needs.
+The maths lives in :mod:`.functional.pool` (each NumPy reference above its Numba twin), and
+:mod:`.functional` picks the backend; these layers validate, compute the padding and keep what
+backward needs. They have no parameters, so they keep the input's dtype.
 """
-import numpy as np
-
 from . import functional as F
 from ._args import positive_int
 from .base import Layer, check_input
-from .functional import pool as _pool
 from .functional.padding import conv_output_size
 
 
@@ -64,23 +62,13 @@ class MaxPool2D(Layer):
     def forward(self, x):
         check_input(self, x, 4, "(N, C, H, W)")
         Ho, Wo, pt, pl = self._geometry(x.shape[2], x.shape[3])
-        p = self.pool_size
-        if F.get_backend() == "reference":
-            y, self._winners = _pool.maxpool_reference(x, p, pt, pl, Ho, Wo)
-        else:
-            y = np.empty(x.shape[:2] + (Ho, Wo), dtype=x.dtype)
-            self._winners = np.empty(y.shape, dtype=np.int32)
-            _pool.maxpool_kernel(np.ascontiguousarray(x), p, pt, pl, y, self._winners)
+        y, self._winners = F.maxpool(x, self.pool_size, pt, pl, Ho, Wo)
         self._x_shape = x.shape
         return y
 
     def backward(self, grad):
         self._require_forward("_x_shape")
-        if F.get_backend() == "reference":
-            return _pool.maxpool_backward_reference(grad, self._winners, self._x_shape)
-        dx = np.empty(self._x_shape, dtype=grad.dtype)
-        _pool.maxpool_backward_kernel(np.ascontiguousarray(grad), self._winners, dx)
-        return dx
+        return F.maxpool_backward(grad, self._winners, self._x_shape)
 
     def get_config(self):
         return {"pool_size": self.pool_size, "padding": self.padding}
@@ -115,20 +103,11 @@ class UpSampling2D(Layer):
     def forward(self, x):
         check_input(self, x, 4, "(N, C, H, W)")
         self._x_shape = x.shape
-        if F.get_backend() == "reference":
-            return _pool.upsample_reference(x, self.size)
-        N, C, H, W = x.shape
-        y = np.empty((N, C, H * self.size, W * self.size), dtype=x.dtype)
-        _pool.upsample_kernel(np.ascontiguousarray(x), self.size, y)
-        return y
+        return F.upsample(x, self.size)
 
     def backward(self, grad):
         self._require_forward("_x_shape")
-        if F.get_backend() == "reference":
-            return _pool.upsample_backward_reference(grad, self.size)
-        dx = np.empty(self._x_shape, dtype=grad.dtype)
-        _pool.upsample_backward_kernel(np.ascontiguousarray(grad), self.size, dx)
-        return dx
+        return F.upsample_backward(grad, self.size, self._x_shape)
 
     def get_config(self):
         return {"size": self.size}

@@ -1,12 +1,15 @@
-"""The readable convolution path (im2col + GEMM) against textbook loops, and the padding rules."""
+"""The readable convolution paths (im2col + GEMM, the phase grid in NumPy) against textbook loops,
+and the padding rules."""
 import numpy as np
 import pytest
 
 from scratchnet.nn import functional as F
-from scratchnet.nn.functional.im2col import (col2im, conv2d_grad_input_reference,
-                                             conv2d_grad_weight_reference, conv2d_reference,
-                                             im2col)
+from scratchnet.nn.functional.im2col import (col2im, conv2d_grad_input_im2col,
+                                             conv2d_grad_weight_im2col, conv2d_im2col, im2col)
 from scratchnet.nn.functional.naive import conv2d_naive, conv2d_transpose_naive
+from scratchnet.nn.functional.phase import (conv2d_grad_input_phase_reference,
+                                            conv2d_phase_reference)
+from scratchnet.nn.functional.phase_layout import buffer_shapes
 from scratchnet.nn.functional.padding import conv_output_size, conv_transpose_output_size
 
 # (H, W, k, stride, padding): odd sizes, strides 1-3, every padding kind
@@ -46,18 +49,39 @@ def test_transpose_sizes_invert_the_convolution(m, k, s, padding, op, n):
 
 
 @pytest.mark.parametrize("H, W, k, s, padding", CASES)
-def test_reference_matches_naive_loops(H, W, k, s, padding):
+def test_im2col_matches_naive_loops(H, W, k, s, padding):
     rng = np.random.default_rng(1)
     x = rng.standard_normal((2, 3, H, W))
     w = rng.standard_normal((4, 3, k, k))
     b = rng.standard_normal(4)
     (Ho, Wo), pads = _pads(H, W, k, s, padding)
-    y = conv2d_reference(x, w, b, s, pads)
+    y = conv2d_im2col(x, w, b, s, pads)
     assert y.shape == (2, 4, Ho, Wo)
     np.testing.assert_allclose(y, conv2d_naive(x, w, b, s, pads), rtol=1e-12, atol=1e-12)
     g = rng.standard_normal(y.shape)
-    np.testing.assert_allclose(conv2d_grad_input_reference(g, w, x.shape, s, pads),
+    np.testing.assert_allclose(conv2d_grad_input_im2col(g, w, x.shape, s, pads),
                                conv2d_transpose_naive(g, w, None, s, pads, (H, W)),
+                               rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("H, W, k, s, padding", CASES)
+def test_phase_grid_reference_matches_naive_loops(H, W, k, s, padding):
+    # the phase decomposition in plain NumPy, against the textbook loops
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 3, H, W))
+    w = rng.standard_normal((4, 3, k, k))
+    b = rng.standard_normal(4)
+    (Ho, Wo), (pt, pb, pl, pr) = _pads(H, W, k, s, padding)
+    buffers = [np.empty(sh) for sh in buffer_shapes(2, 3, 4, Ho, Wo, k, k, s)]
+    y = np.empty((2, 4, Ho, Wo))
+    conv2d_phase_reference(x, w, b, s, pt, pl, y, *buffers)
+    np.testing.assert_allclose(y, conv2d_naive(x, w, b, s, (pt, pb, pl, pr)), rtol=1e-12,
+                               atol=1e-12)
+    g = rng.standard_normal(y.shape)
+    c = rng.standard_normal(3)
+    dx = np.empty_like(x)
+    conv2d_grad_input_phase_reference(g, w, c, s, pt, pl, dx, *buffers)
+    np.testing.assert_allclose(dx, conv2d_transpose_naive(g, w, c, s, (pt, pb, pl, pr), (H, W)),
                                rtol=1e-12, atol=1e-12)
 
 
@@ -68,7 +92,7 @@ def test_weight_gradient_is_correlation_of_input_and_upstream(H, W, k, s, paddin
     x = rng.standard_normal((2, 2, H, W))
     (Ho, Wo), pads = _pads(H, W, k, s, padding)
     g = rng.standard_normal((2, 3, Ho, Wo))
-    dw = conv2d_grad_weight_reference(x, g, (3, 2, k, k), s, pads)
+    dw = conv2d_grad_weight_im2col(x, g, (3, 2, k, k), s, pads)
     for idx in [(0, 0, 0, 0), (2, 1, k - 1, k // 2), (1, 1, k // 2, k - 1)]:
         e = np.zeros((3, 2, k, k))
         e[idx] = 1.0

@@ -1,9 +1,10 @@
-"""The Numba kernels equal their NumPy references (float32 tolerance, and float64)."""
+"""The Numba backend equals the im2col one, and the pooling kernels their NumPy references
+(float32 tolerance, and float64). The phase-grid twins are in test_phase.py."""
 import numpy as np
 import pytest
 
 from scratchnet.nn import functional as F
-from scratchnet.nn.functional import kernels as K
+from scratchnet.nn.functional import phase_layout as PL
 from scratchnet.nn.functional import pool as P
 from scratchnet.nn.functional.padding import conv_output_size
 
@@ -57,8 +58,10 @@ def test_phase_split_matches_reference(s, pt, pl):
     x = rng.standard_normal((3, 2, 7, 9))
     Hq, Wq = 5, 6
     out = np.full((2 * s * s, 3 * Hq * Wq), np.nan)
-    K._phase_split(x, s, pt, pl, Hq, Wq, out)
-    np.testing.assert_array_equal(out, K.phase_split_reference(x, s, pt, pl, Hq, Wq))
+    PL._phase_split_kernel(x, s, pt, pl, Hq, Wq, out)
+    ref = np.full_like(out, np.nan)
+    PL.phase_split_reference(x, s, pt, pl, Hq, Wq, ref)
+    np.testing.assert_array_equal(out, ref)
 
 
 def test_reused_work_buffers_give_the_same_result(backend):
@@ -87,16 +90,20 @@ def test_maxpool_kernels_match_reference(H, W, p, padding):
     x[0, 0, :2, :2] = 1.0  # a tie inside one window: both must pick the same winner
     Ho, pt, _ = conv_output_size(H, p, p, padding)
     Wo, pl, _ = conv_output_size(W, p, p, padding)
-    y_ref, win_ref = P.maxpool_reference(x, p, pt, pl, Ho, Wo)
+    y_ref = np.empty((2, 3, Ho, Wo), np.float32)
+    win_ref = np.empty(y_ref.shape, np.int32)
+    P.maxpool_reference(x, p, pt, pl, y_ref, win_ref)
     y = np.empty_like(y_ref)
     win = np.empty_like(win_ref)
-    P.maxpool_kernel(x, p, pt, pl, y, win)
+    P._maxpool_kernel(x, p, pt, pl, y, win)
     np.testing.assert_array_equal(y, y_ref)
     np.testing.assert_array_equal(win, win_ref)
     g = rng.standard_normal(y.shape).astype(np.float32)
     dx = np.empty_like(x)
-    P.maxpool_backward_kernel(g, win, dx)
-    np.testing.assert_allclose(dx, P.maxpool_backward_reference(g, win_ref, x.shape), rtol=1e-6)
+    P._maxpool_backward_kernel(g, win, dx)
+    dx_ref = np.empty_like(x)
+    P.maxpool_backward_reference(g, win_ref, dx_ref)
+    np.testing.assert_allclose(dx, dx_ref, rtol=1e-6)
 
 
 @pytest.mark.parametrize("s", [2, 3])
@@ -104,9 +111,13 @@ def test_upsample_kernels_match_reference(s):
     rng = np.random.default_rng(8)
     x = rng.standard_normal((2, 3, 5, 4)).astype(np.float32)
     y = np.empty((2, 3, 5 * s, 4 * s), np.float32)
-    P.upsample_kernel(x, s, y)
-    np.testing.assert_array_equal(y, P.upsample_reference(x, s))
+    P._upsample_kernel(x, s, y)
+    y_ref = np.empty_like(y)
+    P.upsample_reference(x, s, y_ref)
+    np.testing.assert_array_equal(y, y_ref)
     g = rng.standard_normal(y.shape).astype(np.float32)
     dx = np.empty_like(x)
-    P.upsample_backward_kernel(g, s, dx)
-    np.testing.assert_allclose(dx, P.upsample_backward_reference(g, s), rtol=1e-6, atol=1e-6)
+    P._upsample_backward_kernel(g, s, dx)
+    dx_ref = np.empty_like(x)
+    P.upsample_backward_reference(g, s, dx_ref)
+    np.testing.assert_allclose(dx, dx_ref, rtol=1e-6, atol=1e-6)

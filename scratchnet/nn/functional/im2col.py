@@ -1,4 +1,4 @@
-r"""The readable convolution: im2col + one matrix product (the reference path).
+r"""The readable convolution: im2col + one matrix product (the ``"reference"`` backend).
 
 A convolution of ``x`` (N, C, H, W) with weights ``w`` (F, C, kh, kw), stride ``s`` and zero
 padding ``pads = (top, bottom, left, right)`` is
@@ -18,6 +18,10 @@ The two gradients (with :math:`G = \partial L/\partial y`) are matrix products t
 and ``col2im`` adds every column back onto the pixels it was copied from (the adjoint of
 ``im2col``), which gives :math:`\partial L / \partial x`. That last map, ``x <- col2im(W^T G)``,
 is exactly the transposed convolution (Dumoulin & Visin 2016, arXiv:1603.07285).
+
+The five ``*_im2col`` functions at the bottom are the ``"reference"`` backend of
+:mod:`scratchnet.nn.functional`: the same maps as the Numba backend's phase-grid convolution
+(:mod:`.phase`), by another algorithm, which is what makes them a useful check of it.
 """
 import numpy as np
 
@@ -66,7 +70,7 @@ def col2im(cols, x_shape, kh, kw, stride, pads):
     return xp[:, :, pt:pt + H, pl:pl + W].copy()
 
 
-def conv2d_reference(x, w, b, stride, pads):
+def conv2d_im2col(x, w, b, stride, pads):
     """y = conv(x, w) + b through im2col and one GEMM. x (N, C, H, W) -> y (N, F, Ho, Wo)."""
     F, C, kh, kw = w.shape
     Ho, Wo = output_hw(x.shape, kh, kw, stride, pads)
@@ -76,18 +80,36 @@ def conv2d_reference(x, w, b, stride, pads):
     return y.reshape(x.shape[0], F, Ho, Wo)
 
 
-def conv2d_grad_input_reference(g, w, x_shape, stride, pads):
-    r"""dL/dx = col2im(W_mat^T G): also the forward pass of a transposed convolution."""
+def conv2d_grad_input_im2col(g, w, x_shape, stride, pads, bias=None):
+    r"""dL/dx = col2im(W_mat^T G): also the forward pass of a transposed convolution.
+
+    With ``bias`` (C,), returns ``bias[c] + dL/dx``: a transposed convolution with its bias.
+    """
     F, C, kh, kw = w.shape
     N = g.shape[0]
     dcols = w.reshape(F, -1).T @ g.reshape(N, F, -1)            # (N, C*kh*kw, Ho*Wo)
-    return col2im(dcols, x_shape, kh, kw, stride, pads)
+    dx = col2im(dcols, x_shape, kh, kw, stride, pads)
+    if bias is not None:
+        dx += bias[:, None, None]
+    return dx
 
 
-def conv2d_grad_weight_reference(x, g, w_shape, stride, pads):
+def conv2d_grad_weight_im2col(x, g, w_shape, stride, pads):
     r"""dL/dW = sum_n G_n (X^col_n)^T, reshaped to (F, C, kh, kw)."""
     F, C, kh, kw = w_shape
     N = x.shape[0]
     cols = im2col(x, kh, kw, stride, pads)
     dw = np.tensordot(g.reshape(N, F, -1), cols, axes=([0, 2], [0, 2]))
     return dw.reshape(w_shape)
+
+
+def conv2d_backward_im2col(x, g, w, stride, pads):
+    """(dL/dx, dL/dw) of y = conv(x, w) given g = dL/dy."""
+    return (conv2d_grad_input_im2col(g, w, x.shape, stride, pads),
+            conv2d_grad_weight_im2col(x, g, w.shape, stride, pads))
+
+
+def conv2d_forward_grad_weight_im2col(x, g, w, stride, pads):
+    """(conv(x, w) without bias, dL/dw given g = dL/dy): a transposed convolution's backward."""
+    return (conv2d_im2col(x, w, None, stride, pads),
+            conv2d_grad_weight_im2col(x, g, w.shape, stride, pads))

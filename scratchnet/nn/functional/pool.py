@@ -9,32 +9,36 @@ with ``-inf`` (the padded cells never win):
 Backward sends each :math:`G_{n,c,o_y,o_x}` to the one input pixel that won; on ties the
 *first* maximum in row-major window order (top-left first) wins, as ``np.argmax`` does.
 Winners are stored as a flat index ``iy·W + ix`` into the sample's (H, W) plane.
+
+Each reference shares its Numba twin's arguments and IN/OUT contract (outputs allocated by the
+caller); :mod:`scratchnet.nn.functional` allocates them and picks one of the two.
 """
 import numpy as np
 from numba import njit, uint64
 
 
-def maxpool_reference(x, p, pt, pl, Ho, Wo):
-    """y (N, C, Ho, Wo) and winners (N, C, Ho, Wo) int32, plain NumPy (reshape + argmax)."""
+def maxpool_reference(x, p, pt, pl, y, winners):  # x: IN   y, winners: OUT (N, C, Ho, Wo)
+    """y and winners (int32), plain NumPy: every window a row of p² values, then argmax."""
     N, C, H, W = x.shape
+    Ho, Wo = y.shape[2], y.shape[3]
     xp = np.full((N, C, Ho * p, Wo * p), -np.inf, dtype=x.dtype)
     h, w = min(H, Ho * p - pt), min(W, Wo * p - pl)
     xp[:, :, pt:pt + h, pl:pl + w] = x[:, :, :h, :w]
     win = xp.reshape(N, C, Ho, p, Wo, p).transpose(0, 1, 2, 4, 3, 5).reshape(N, C, Ho, Wo, p * p)
     k = win.argmax(axis=-1)
-    y = np.take_along_axis(win, k[..., None], axis=-1)[..., 0]
+    y[...] = np.take_along_axis(win, k[..., None], axis=-1)[..., 0]
     iy = p * np.arange(Ho)[:, None] + k // p - pt
     ix = p * np.arange(Wo)[None, :] + k % p - pl
-    return y, (iy * W + ix).astype(np.int32)
+    winners[...] = iy * W + ix
 
 
-def maxpool_backward_reference(g, winners, x_shape):
-    """dx (x_shape): each g[n, c, oy, ox] added at its winner."""
-    N, C, H, W = x_shape
-    dx = np.zeros((N * C, H * W), dtype=g.dtype)
+def maxpool_backward_reference(g, winners, dx):  # g, winners: IN   dx: OUT (overwritten)
+    """dx: each g[n, c, oy, ox] added at its winner, plain NumPy."""
+    N, C, H, W = dx.shape
+    flat = np.zeros((N * C, H * W), dtype=g.dtype)
     rows = np.repeat(np.arange(N * C), winners[0, 0].size)
-    np.add.at(dx, (rows, winners.reshape(-1)), g.reshape(-1))
-    return dx.reshape(x_shape)
+    np.add.at(flat, (rows, winners.reshape(-1)), g.reshape(-1))
+    dx[...] = flat.reshape(dx.shape)
 
 
 @njit(cache=True, nogil=True)
@@ -77,7 +81,7 @@ def _maxpool2_kernel(x, y, winners):  # x: IN   y, winners: OUT
 
 
 @njit(cache=True, nogil=True)
-def maxpool_kernel(x, p, pt, pl, y, winners):  # x: IN   y, winners: OUT (N, C, Ho, Wo)
+def _maxpool_kernel(x, p, pt, pl, y, winners):  # x: IN   y, winners: OUT (N, C, Ho, Wo)
     """Numba twin of :func:`maxpool_reference` (strict ``>``: first maximum wins).
 
     Each window is clipped to the image first, so the -inf padding never enters the loop.
@@ -109,7 +113,7 @@ def maxpool_kernel(x, p, pt, pl, y, winners):  # x: IN   y, winners: OUT (N, C, 
 
 
 @njit(cache=True, nogil=True)
-def maxpool_backward_kernel(g, winners, dx):  # g, winners: IN   dx: OUT (overwritten)
+def _maxpool_backward_kernel(g, winners, dx):  # g, winners: IN   dx: OUT (overwritten)
     """Numba twin of :func:`maxpool_backward_reference`."""
     N, C, H, W = dx.shape
     Ho, Wo = g.shape[2], g.shape[3]
@@ -122,21 +126,20 @@ def maxpool_backward_kernel(g, winners, dx):  # g, winners: IN   dx: OUT (overwr
                     plane[winners[n, c, oy, ox]] += g[n, c, oy, ox]
 
 
-def upsample_reference(x, s):
+def upsample_reference(x, s, y):  # x: IN (N, C, H, W)   y: OUT (N, C, H·s, W·s)
     """Nearest neighbour: y[n, c, s·i + a, s·j + b] = x[n, c, i, j]."""
     N, C, H, W = x.shape
-    y = np.broadcast_to(x[:, :, :, None, :, None], (N, C, H, s, W, s))
-    return y.reshape(N, C, H * s, W * s)
+    y[...] = np.broadcast_to(x[:, :, :, None, :, None], (N, C, H, s, W, s)).reshape(y.shape)
 
 
-def upsample_backward_reference(g, s):
+def upsample_backward_reference(g, s, dx):  # g: IN (N, C, H·s, W·s)   dx: OUT (N, C, H, W)
     """dx[n, c, i, j] = sum of g over the s × s block x[n, c, i, j] was copied to."""
     N, C, Hs, Ws = g.shape
-    return g.reshape(N, C, Hs // s, s, Ws // s, s).sum(axis=(3, 5))
+    dx[...] = g.reshape(N, C, Hs // s, s, Ws // s, s).sum(axis=(3, 5))
 
 
 @njit(cache=True, nogil=True)
-def upsample_kernel(x, s, y):  # x: IN (N, C, H, W)   y: OUT (N, C, H·s, W·s)
+def _upsample_kernel(x, s, y):  # x: IN (N, C, H, W)   y: OUT (N, C, H·s, W·s)
     """Numba twin of :func:`upsample_reference`."""
     N, C, H, W = x.shape
     for n in range(N):
@@ -153,7 +156,7 @@ def upsample_kernel(x, s, y):  # x: IN (N, C, H, W)   y: OUT (N, C, H·s, W·s)
 
 
 @njit(cache=True, nogil=True)
-def upsample_backward_kernel(g, s, dx):  # g: IN (N, C, H·s, W·s)   dx: OUT (N, C, H, W)
+def _upsample_backward_kernel(g, s, dx):  # g: IN (N, C, H·s, W·s)   dx: OUT (N, C, H, W)
     """Numba twin of :func:`upsample_backward_reference`."""
     N, C, H, W = dx.shape
     for n in range(N):

@@ -1,11 +1,24 @@
-r"""Data layout for the direct-convolution kernels: phase planes and the flat output grid.
+r"""Data layout of the phase-grid convolution: phase planes and the flat output grid.
 
-Plain data movement, no arithmetic: :func:`_phase_split` lays a zero-padded (N, C, H, W) input
-out as ``s²`` phase planes per channel, all samples one after the other on a grid of row
-stride ``Wq`` (``P[c·s² + ry·s + rx, n·S + a·Wq + b] = x̃[n, c, s·a + ry, s·b + rx]``,
-``S = Hq·Wq``); :func:`_unphase` is its inverse (adding a bias), :func:`_to_grid` and
-:func:`_from_grid` move an (N, F, Ho, Wo) array onto and off the same grid. See
-:mod:`.kernels` for why this layout.
+Plain data movement, no arithmetic. With stride ``s``, the zero-padded input ``x̃`` (N, C, H, W)
+is cut into ``s²`` *phase planes* per channel, plane ``(ry, rx)`` holding every ``s``-th pixel
+from ``(ry, rx)`` on, and all samples are laid one after the other on a flat grid of row stride
+``Wq`` (``S = Hq·Wq`` entries per sample)::
+
+    P[c·s² + ry·s + rx, n·S + a·Wq + b] = x̃[n, c, s·a + ry, s·b + rx]
+
+An (N, F, Ho, Wo) output or upstream gradient sits on the *same* grid,
+``G[f, n·S + a·Wq + b] = g[n, f, a, b]``, the entries with ``a >= Ho`` or ``b >= Wo`` being junk
+(zero when written by :func:`to_grid_reference`). :mod:`.phase` explains why this layout.
+
+Four moves, each a plain NumPy reference (reshape and transpose) with its Numba twin right
+below it, same arguments, IN/OUT tags, output allocated by the caller:
+
+* :func:`phase_split_reference` — ``x`` onto the phase planes;
+* :func:`unphase_reference` — the phase planes back to an image (adding a bias): the adjoint
+  of the split, used by the input gradient;
+* :func:`to_grid_reference`, :func:`from_grid_reference` — an (N, F, Ho, Wo) array onto and
+  off the grid.
 """
 import numpy as np
 from numba import njit, uint64
@@ -13,7 +26,12 @@ from numba import njit, uint64
 
 @njit(cache=True, nogil=True)
 def phase_grid(N, Ho, Wo, kh, kw, s):
-    """Phase-plane size (Hq, Wq) and flat loop length L for N outputs of (Ho, Wo)."""
+    """Phase-plane size (Hq, Wq) and flat loop length L for N outputs of (Ho, Wo).
+
+    A tap ``ky = s·qy + ry`` reads plane row ``oy + qy`` with ``qy <= (kh - 1) // s``, so the
+    planes need ``Ho + (kh - 1) // s`` rows; ``L`` runs from the first output entry of sample 0
+    to the last of sample N - 1.
+    """
     Hq = Ho + (kh - 1) // s
     Wq = Wo + (kw - 1) // s
     return Hq, Wq, (N - 1) * Hq * Wq + (Ho - 1) * Wq + Wo
@@ -25,16 +43,20 @@ def buffer_shapes(N, C, F, Ho, Wo, kh, kw, s):
     return (C * s * s, N * Hq * Wq), (F, N * Hq * Wq)
 
 
-def phase_split_reference(x, s, pt, pl, Hq, Wq):
+def phase_split_reference(x, s, pt, pl, Hq, Wq, P):  # x: IN (N, C, H, W)   P: OUT (C·s², N·S)
     """P[c·s² + ry·s + rx, n·S + a·Wq + b] = x̃[n, c, s·a + ry, s·b + rx], plain NumPy."""
     N, C, H, W = x.shape
-    xp = np.zeros((N, C, s * Hq, s * Wq), dtype=x.dtype)
+    xp = np.zeros((N, C, s * Hq, s * Wq), dtype=x.dtype)  # the part of x̃ the planes cover
     h, w = min(H, s * Hq - pt), min(W, s * Wq - pl)
     xp[:, :, pt:pt + h, pl:pl + w] = x[:, :, :h, :w]
-    P = xp.reshape(N, C, Hq, s, Wq, s).transpose(1, 3, 5, 0, 2, 4)  # (c, ry, rx, n, a, b)
-    return P.reshape(C * s * s, N * Hq * Wq)
+    planes = xp.reshape(N, C, Hq, s, Wq, s).transpose(1, 3, 5, 0, 2, 4)  # (c, ry, rx, n, a, b)
+    P[...] = planes.reshape(C * s * s, N * Hq * Wq)
 
 
+# The phase split and its inverse move rows with flat unsigned indices: Numba then emits no
+# negative-index wraparound and LLVM vectorizes the (de)interleaving; a Numba slice per row
+# (a reference-count round trip each) had cost more than the copy. Strides > 2 and the edge
+# pixels of stride 2 go through small index tables (no division per pixel).
 @njit(cache=True, nogil=True)
 def _phase_index(n, before, s, nq):
     """For each input index i: its plane index q = (i + before) // s (-1 if >= nq), phase r."""
@@ -72,12 +94,8 @@ def _edges(lo, hi, W):
     return out
 
 
-# The phase split and its inverse move rows with flat unsigned indices: Numba then emits no
-# negative-index wraparound and LLVM vectorizes the (de)interleaving; a Numba slice per row
-# (a reference-count round trip each) had cost more than the copy. Strides > 2 and the edge
-# pixels of stride 2 go through small index tables (no division per pixel).
 @njit(cache=True, nogil=True)
-def _phase_split(x, s, pt, pl, Hq, Wq, P):  # x: IN (N, C, H, W)   P: OUT (C*s*s, N*S)
+def _phase_split_kernel(x, s, pt, pl, Hq, Wq, P):  # x: IN (N, C, H, W)   P: OUT (C*s*s, N*S)
     """Numba twin of :func:`phase_split_reference`, writing into the caller's buffer."""
     N, C, H, W = x.shape
     S = Hq * Wq
@@ -129,10 +147,20 @@ def _phase_split(x, s, pt, pl, Hq, Wq, P):  # x: IN (N, C, H, W)   P: OUT (C*s*s
                         P[row + rx[ix], n * S + aq[iy] * Wq + bq[ix]] = x[n, c, iy, ix]
 
 
+def unphase_reference(dP, s, pt, pl, Hq, Wq, bias, dx):  # dP, bias (C,): IN   dx: OUT
+    """dx[n, c, s·a + ry - pt, s·b + rx - pl] = bias[c] + dP[c·s² + ry·s + rx, n·S + a·Wq + b],
+    plain NumPy: the planes interleaved back into x̃, cropped of the padding. Pixels beyond the
+    planes (never read by the convolution) get the bias alone."""
+    N, C, H, W = dx.shape
+    planes = dP.reshape(C, s, s, N, Hq, Wq).transpose(3, 0, 4, 1, 5, 2)  # (n, c, a, ry, b, rx)
+    xp = np.zeros((N, C, max(s * Hq, pt + H), max(s * Wq, pl + W)), dtype=dP.dtype)
+    xp[:, :, :s * Hq, :s * Wq] = planes.reshape(N, C, s * Hq, s * Wq)
+    dx[...] = xp[:, :, pt:pt + H, pl:pl + W] + bias[:, None, None]
+
+
 @njit(cache=True, nogil=True)
-def _unphase(dP, s, pt, pl, Hq, Wq, bias, dx):  # dP, bias (C,): IN   dx: OUT (N, C, H, W)
-    """dx[n, c, s·a + ry - pt, s·b + rx - pl] = bias[c] + dP[c·s² + ry·s + rx, n·S + a·Wq + b];
-    pixels outside the planes (never read by the convolution) get the bias alone."""
+def _unphase_kernel(dP, s, pt, pl, Hq, Wq, bias, dx):  # dP, bias (C,): IN   dx: OUT (N, C, H, W)
+    """Numba twin of :func:`unphase_reference`."""
     N, C, H, W = dx.shape
     S = Hq * Wq
     R = dP.shape[1]
@@ -174,8 +202,17 @@ def _unphase(dP, s, pt, pl, Hq, Wq, bias, dx):  # dP, bias (C,): IN   dx: OUT (N
                         dx[n, c, iy, ix] = bc
 
 
+def to_grid_reference(g, Hq, Wq, G):  # g: IN (N, F, Ho, Wo)   G: OUT (F, N·S)
+    """G[f, n·S + a·Wq + b] = g[n, f, a, b], the junk entries (a >= Ho or b >= Wo) zero."""
+    N, F, Ho, Wo = g.shape
+    grid = np.zeros((F, N, Hq, Wq), dtype=G.dtype)
+    grid[:, :, :Ho, :Wo] = g.transpose(1, 0, 2, 3)
+    G[...] = grid.reshape(F, N * Hq * Wq)
+
+
 @njit(cache=True, nogil=True)
-def _to_grid(g, Hq, Wq, G):  # g: IN (N, F, Ho, Wo)   G: OUT (F, N*S), junk entries zero
+def _to_grid_kernel(g, Hq, Wq, G):  # g: IN (N, F, Ho, Wo)   G: OUT (F, N*S), junk entries zero
+    """Numba twin of :func:`to_grid_reference`."""
     N, F, Ho, Wo = g.shape
     S = Hq * Wq
     R = G.shape[1]
@@ -196,8 +233,15 @@ def _to_grid(g, Hq, Wq, G):  # g: IN (N, F, Ho, Wo)   G: OUT (F, N*S), junk entr
                     Gf[dst + b] = 0
 
 
+def from_grid_reference(A, Hq, Wq, y):  # A: IN (F, N·S)   y: OUT (N, F, Ho, Wo)
+    """y[n, f, a, b] = A[f, n·S + a·Wq + b] for a < Ho, b < Wo: the junk entries are dropped."""
+    N, F, Ho, Wo = y.shape
+    y[...] = A.reshape(F, N, Hq, Wq)[:, :, :Ho, :Wo].transpose(1, 0, 2, 3)
+
+
 @njit(cache=True, nogil=True)
-def _from_grid(A, Hq, Wq, y):  # A: IN (F, N*S)   y: OUT (N, F, Ho, Wo)
+def _from_grid_kernel(A, Hq, Wq, y):  # A: IN (F, N*S)   y: OUT (N, F, Ho, Wo)
+    """Numba twin of :func:`from_grid_reference`."""
     N, F, Ho, Wo = y.shape
     S = Hq * Wq
     R = A.shape[1]

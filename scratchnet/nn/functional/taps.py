@@ -1,66 +1,94 @@
-r"""Numba twins of the im2col reference: direct convolution over phase-split planar buffers.
+r"""The tap loops of the phase-grid convolution: a stride-s convolution as s² stride-1 ones.
 
-Same maths and index names as :mod:`scratchnet.nn.functional.im2col` (n sample, c input channel,
-f output channel, ky/kx kernel tap, oy/ox output pixel); the tests hold them equal.
+The arithmetic of :mod:`.phase`, on the layout of :mod:`.phase_layout`. Output pixel ``oy``
+reads padded input row ``s·oy + ky`` for each tap ``ky``. Divide the tap by the stride,
+``ky = s·qy + ry`` with ``qy = ky // s`` and ``ry = ky % s``:
 
-Why not im2col + GEMM here? The autoencoders' layers have few channels (3→8, 16→8, 8→3, 1→16,
-2→2...), so the GEMMs are thin (K = C·kh·kw = 27..288, M = F = 2..32) and the column matrix is
-9× the input: memory traffic, not arithmetic, is the cost. A direct convolution reads each input
-plane once per tap straight from cache.
+.. math:: \tilde x_{s o_y + k_y} = \tilde x_{s (o_y + q_y) + r_y} = P[r_y]_{o_y + q_y}
 
-The trick that makes the inner loop long and contiguous: lay the zero-padded input planes out
-flat with row stride ``Wq``, *all samples one after the other* (``P[c, n·S + a·Wq + b]`` with
-``S = Hq·Wq``), and compute the output on the *same* grid (the last columns of each row and the
-last rows of each sample being junk that is never copied out). Then tap (ky, kx) is one loop
-``acc[j] += w * P[c, j + ky·Wq + kx]`` over ``L = (N-1)·S + (Ho-1)·Wq + Wo`` contiguous
-elements, which LLVM turns into SIMD FMAs; it runs chunk by chunk (``_CHUNK`` elements) so the
-accumulators and the input rows they read stay in L1 cache. Running over the whole batch at
-once matters for the 4×4 and 8×8 layers, whose per-sample loops would be 20 to 80 long.
+so the tap reads *phase* ``ry`` (the rows ``ry, ry + s, ry + 2s, ...`` of x̃), shifted by
+``qy`` rows, and does so with stride 1. The taps that read phase ``ry`` are ``ky = ry, ry + s,
+ry + 2s, ...``, the sub-kernel ``w[..., ry::s, rx::s]``: a stride-s convolution is the sum over
+the ``s²`` phases of a stride-1 convolution of phase plane ``(ry, rx)`` with that sub-kernel.
+For s = 2 and a 3×3 kernel: phase (0, 0) meets taps {0, 2}², phase (0, 1) taps {0, 2}×{1},
+phase (1, 0) taps {1}×{0, 2}, phase (1, 1) the centre tap alone.
 
-A stride ``s > 1`` would break that contiguity, so the padded input is first split into
-``s²`` *phases* ``P[ry, rx][a, b] = x̃[s·a + ry, s·b + rx]``. With ``ky = s·qy + ry``,
+On the flat grid a shift by ``qy`` rows and ``qx`` columns is a shift by ``qy·Wq + qx``
+entries, so each tap is one long contiguous loop ``A[f, j] += w[f, c, ky, kx] · P[plane, j +
+qy·Wq + qx]`` over ``j < L``. The three maps of a convolution are three such loops:
 
-.. math:: \tilde x_{s o_y + k_y} = P[r_y]_{o_y + q_y},
+* forward: ``A[f, j] = b[f] + Σ_{c,ky,kx} w[f,c,ky,kx] P[c·s² + ry·s + rx, j + qy·Wq + qx]``;
+* input gradient, the same taps as a scatter: ``dP[.., j + qy·Wq + qx] += Σ_f w[f,c,ky,kx] G[f, j]``
+  (every plane entry gets the gradient of each output that read it);
+* weight gradient: ``dw[f,c,ky,kx] += Σ_j G[f, j] P[c·s² + ry·s + rx, j + qy·Wq + qx]``.
 
-so a stride-s convolution is a stride-1 convolution over the phases with the sub-kernel taps
-``(qy, qx)``. The layout moves live in :mod:`._layout`. The input gradient runs the same loops
-as a scatter onto ``dP`` (its junk entries are fed zeros, so they add nothing) and un-splits the
-phases; the weight gradient is one dot product of length ``L`` per (f, c, ky, kx).
+Each map comes three times, in reading order: the plain NumPy reference, loop over phases and
+their taps; the one-channel Numba loop, its readable twin; the register-blocked Numba kernel
+that the layers run, which computes the same sums several channels at a time. All three share
+the arguments and the IN/OUT contract below; the tests hold them equal.
 
-The loops are bound by loads and stores, not arithmetic, so each is register-blocked (two
-channels × three taps, or two × four channels) to give every load several FMAs. Each inner loop
-runs over 1-D slices taken once per chunk (``p = P[row, off:off + m]``), not over
-``P[row, off + i]``: Numba's negative-index wraparound on a computed index kept LLVM from
-vectorizing (6× slower).
-
-The composite kernels take their work buffers from the caller (``P``, ``G``, ``A``...; see
-``buffer_shapes``), so that a layer can reuse them from one batch to the next: fresh multi-MB
-temporaries cost page faults on every call.
-
-All kernels are single-threaded and release the GIL (``nogil``): the parallel training step
-runs two of them at once on two halves of the batch (see :mod:`scratchnet.nn._parallel`).
+The loops are bound by loads and stores, not arithmetic, so the kernels are register-blocked
+(two channels × three taps, or two × four channels) to give every load several FMAs. They run
+chunk by chunk (``_CHUNK`` entries), so the accumulators and the rows they read stay in L1, and
+over 1-D slices taken once per chunk (``p = P[row, off:off + m]``), not over ``P[row, off + i]``:
+Numba's negative-index wraparound on a computed index kept LLVM from vectorizing (6× slower).
 """
 import numpy as np
 from numba import njit
 
-from ._layout import (_from_grid, _phase_split, _to_grid, _unphase, buffer_shapes,  # noqa: F401
-                      phase_grid, phase_split_reference)
-
 _CHUNK = 1024  # elements of the flat grid processed per pass: ~4 KB per row in L1
 
 
+def _phase_taps(kh, kw, s):
+    """Phase by phase, the taps that read it: (ry, rx, [(ky, kx, shift qy, qx), ...])."""
+    for ry in range(s):
+        for rx in range(s):
+            yield ry, rx, [(ky, kx, ky // s, kx // s)
+                           for ky in range(ry, kh, s) for kx in range(rx, kw, s)]
+
+
 @njit(cache=True, nogil=True, inline="always")
-def _tap(P, s, Wq, c, ky, kx, j0, m):
-    """The flat slice of phase planes that tap (ky, kx) of channel c reads for grid j0:j0+m."""
+def _tap_slice(P, s, Wq, c, ky, kx, j0, m):
+    """The m entries of channel c's phase planes that tap (ky, kx) reads for grid entries j0:j0+m.
+
+    With ``ky = s·qy + ry`` (``qy = ky // s``, ``ry = ky % s``): plane ``(c, ry, rx)``, shifted
+    by ``qy`` rows and ``qx`` columns, i.e. by ``qy·Wq + qx`` entries of the flat grid.
+    """
     qy = ky // s
     qx = kx // s
+    ry = ky - qy * s  # ky % s, the phase; written so to reuse the division
+    rx = kx - qx * s
     off = j0 + qy * Wq + qx
-    return P[(c * s + ky - qy * s) * s + kx - qx * s, off:off + m]
+    return P[(c * s + ry) * s + rx, off:off + m]
+
+
+# ---------------------------------------------------------------------------------------------
+# Forward: A = b + Σ w · (shifted phase planes)
+# ---------------------------------------------------------------------------------------------
+
+def taps_forward_reference(P, w, b, s, Wq, L, A):  # P, w, b: IN   A: OUT (F, >= L)
+    """A[f, j] = b[f] + Σ_{c,ky,kx} w[f,c,ky,kx] P[c·s² + ry·s + rx, j + qy·Wq + qx], j < L.
+
+    Plain NumPy, phase by phase: plane (c, ry, rx) meets the sub-kernel w[:, c, ry::s, rx::s].
+    """
+    F, C, kh, kw = w.shape
+    A[:, :L] = b[:, None]
+    for c in range(C):
+        for ry, rx, taps in _phase_taps(kh, kw, s):
+            plane = P[(c * s + ry) * s + rx]
+            for ky, kx, qy, qx in taps:
+                shift = qy * Wq + qx  # tap ky = s·qy + ry reads plane row oy + qy
+                A[:, :L] += w[:, c, ky, kx, None] * plane[None, shift:shift + L]
 
 
 @njit(cache=True, nogil=True)
-def _taps_forward_one(P, w, b, f, s, Wq, j0, m, A):
-    """One output channel f of :func:`_taps_forward` over grid entries j0:j0+m."""
+def _taps_forward_one_kernel(P, w, b, f, s, Wq, j0, m, A):
+    """Output channel f over grid entries j0:j0+m, one channel at a time: read this loop first.
+
+    The readable twin of the blocked :func:`_taps_forward_kernel` (which does these very sums
+    for four channels at once, and calls this one for the leftovers): per tap, one
+    ``a[i] += w * p[i]`` over the slice :func:`_tap_slice` returns; taps three at a time.
+    """
     C, kh, kw = w.shape[1], w.shape[2], w.shape[3]
     a = A[f, j0:j0 + m]
     a[:] = b[f]
@@ -68,22 +96,23 @@ def _taps_forward_one(P, w, b, f, s, Wq, j0, m, A):
         for ky in range(kh):
             kx = 0
             while kx + 3 <= kw:  # three taps per pass
-                p0 = _tap(P, s, Wq, c, ky, kx, j0, m)
-                p1 = _tap(P, s, Wq, c, ky, kx + 1, j0, m)
-                p2 = _tap(P, s, Wq, c, ky, kx + 2, j0, m)
+                p0 = _tap_slice(P, s, Wq, c, ky, kx, j0, m)
+                p1 = _tap_slice(P, s, Wq, c, ky, kx + 1, j0, m)
+                p2 = _tap_slice(P, s, Wq, c, ky, kx + 2, j0, m)
                 w0, w1, w2 = w[f, c, ky, kx], w[f, c, ky, kx + 1], w[f, c, ky, kx + 2]
                 for i in range(m):
                     a[i] += w0 * p0[i] + w1 * p1[i] + w2 * p2[i]
                 kx += 3
             for kx in range(kx, kw):
-                p0 = _tap(P, s, Wq, c, ky, kx, j0, m)
+                p0 = _tap_slice(P, s, Wq, c, ky, kx, j0, m)
                 w0 = w[f, c, ky, kx]
                 for i in range(m):
                     a[i] += w0 * p0[i]
 
 
+
 @njit(cache=True, nogil=True)
-def _taps_forward(P, w, b, s, Wq, L, A):  # P, w, b: IN   A: OUT (F, >= L)
+def _taps_forward_kernel(P, w, b, s, Wq, L, A):  # P, w, b: IN   A: OUT (F, >= L)
     """A[f, j] = b[f] + sum_{c,ky,kx} w[f,c,ky,kx] P[c·s² + ry·s + rx, j + qy·Wq + qx].
 
     Register blocking: four (then two) output channels and the three taps of a kernel row per
@@ -96,7 +125,7 @@ def _taps_forward(P, w, b, s, Wq, L, A):  # P, w, b: IN   A: OUT (F, >= L)
         m = min(_CHUNK, L - j0)
         if kw % 3:
             for f in range(F):
-                _taps_forward_one(P, w, b, f, s, Wq, j0, m, A)
+                _taps_forward_one_kernel(P, w, b, f, s, Wq, j0, m, A)
             continue
         f0 = 0
         while f0 + 4 <= F:
@@ -109,9 +138,9 @@ def _taps_forward(P, w, b, s, Wq, L, A):  # P, w, b: IN   A: OUT (F, >= L)
             for c in range(C):
                 for ky in range(kh):
                     for kx in range(0, kw, 3):
-                        p0 = _tap(P, s, Wq, c, ky, kx, j0, m)
-                        p1 = _tap(P, s, Wq, c, ky, kx + 1, j0, m)
-                        p2 = _tap(P, s, Wq, c, ky, kx + 2, j0, m)
+                        p0 = _tap_slice(P, s, Wq, c, ky, kx, j0, m)
+                        p1 = _tap_slice(P, s, Wq, c, ky, kx + 1, j0, m)
+                        p2 = _tap_slice(P, s, Wq, c, ky, kx + 2, j0, m)
                         t00, t01, t02 = w[f0, c, ky, kx], w[f0, c, ky, kx + 1], w[f0, c, ky, kx + 2]
                         t10, t11 = w[f0 + 1, c, ky, kx], w[f0 + 1, c, ky, kx + 1]
                         t12 = w[f0 + 1, c, ky, kx + 2]
@@ -133,9 +162,9 @@ def _taps_forward(P, w, b, s, Wq, L, A):  # P, w, b: IN   A: OUT (F, >= L)
             for c in range(C):
                 for ky in range(kh):
                     for kx in range(0, kw, 3):
-                        p0 = _tap(P, s, Wq, c, ky, kx, j0, m)
-                        p1 = _tap(P, s, Wq, c, ky, kx + 1, j0, m)
-                        p2 = _tap(P, s, Wq, c, ky, kx + 2, j0, m)
+                        p0 = _tap_slice(P, s, Wq, c, ky, kx, j0, m)
+                        p1 = _tap_slice(P, s, Wq, c, ky, kx + 1, j0, m)
+                        p2 = _tap_slice(P, s, Wq, c, ky, kx + 2, j0, m)
                         t00, t01, t02 = w[f0, c, ky, kx], w[f0, c, ky, kx + 1], w[f0, c, ky, kx + 2]
                         t10, t11 = w[f0 + 1, c, ky, kx], w[f0 + 1, c, ky, kx + 1]
                         t12 = w[f0 + 1, c, ky, kx + 2]
@@ -145,16 +174,42 @@ def _taps_forward(P, w, b, s, Wq, L, A):  # P, w, b: IN   A: OUT (F, >= L)
                             a1[i] += t10 * x0 + t11 * x1 + t12 * x2
             f0 += 2
         if f0 < F:
-            _taps_forward_one(P, w, b, f0, s, Wq, j0, m, A)
+            _taps_forward_one_kernel(P, w, b, f0, s, Wq, j0, m, A)
+
+
+
+# ---------------------------------------------------------------------------------------------
+# Input gradient: the same taps as a scatter onto dP
+# ---------------------------------------------------------------------------------------------
+
+def taps_backward_input_reference(G, w, s, Wq, L, dP):  # G, w: IN   dP: OUT (zeroed here)
+    """dP[c·s² + ry·s + rx, j + qy·Wq + qx] += Σ_f w[f,c,ky,kx] G[f, j], j < L (the scatter).
+
+    Plain NumPy, phase by phase: plane (c, ry, rx) collects from the taps that read it. G's
+    junk entries are zero (see :func:`.phase_layout.to_grid_reference`), so they add nothing.
+    """
+    F, C, kh, kw = w.shape
+    dP[:] = 0
+    for c in range(C):
+        for ry, rx, taps in _phase_taps(kh, kw, s):
+            plane = dP[(c * s + ry) * s + rx]
+            for ky, kx, qy, qx in taps:
+                shift = qy * Wq + qx
+                plane[shift:shift + L] += w[:, c, ky, kx] @ G[:, :L]
 
 
 @njit(cache=True, nogil=True)
-def _taps_backward_input_one(G, w, c, s, Wq, j0, m, dP):
-    """Input channel c of :func:`_taps_backward_input` over grid entries j0:j0+m."""
+def _taps_backward_input_one_kernel(G, w, c, s, Wq, j0, m, dP):
+    """Input channel c over grid entries j0:j0+m, one channel at a time: read this loop first.
+
+    The readable twin of the blocked :func:`_taps_backward_input_kernel` (two input channels at
+    once; it calls this one for an odd last channel): per tap, the output channels' G rows,
+    weighted, are added onto the slice of dP that the tap read in the forward pass.
+    """
     F, kh, kw = w.shape[0], w.shape[2], w.shape[3]
     for ky in range(kh):
         for kx in range(kw):
-            d = _tap(dP, s, Wq, c, ky, kx, j0, m)
+            d = _tap_slice(dP, s, Wq, c, ky, kx, j0, m)
             f = 0
             while f + 4 <= F:
                 g0, g1 = G[f, j0:j0 + m], G[f + 1, j0:j0 + m]
@@ -172,8 +227,9 @@ def _taps_backward_input_one(G, w, c, s, Wq, j0, m, dP):
                 f += 1
 
 
+
 @njit(cache=True, nogil=True)
-def _taps_backward_input(G, w, s, Wq, L, dP):  # G, w: IN   dP: OUT (zeroed here)
+def _taps_backward_input_kernel(G, w, s, Wq, L, dP):  # G, w: IN   dP: OUT (zeroed here)
     """dP[c·s² + ry·s + rx, j + qy·Wq + qx] += sum_f w[f,c,ky,kx] G[f, j]  (the scatter).
 
     Register blocking: two input channels × four output channels per pass, so each loaded
@@ -187,8 +243,8 @@ def _taps_backward_input(G, w, s, Wq, L, dP):  # G, w: IN   dP: OUT (zeroed here
         for c in range(0, C - 1, 2):
             for ky in range(kh):
                 for kx in range(kw):
-                    d = _tap(dP, s, Wq, c, ky, kx, j0, m)
-                    e = _tap(dP, s, Wq, c + 1, ky, kx, j0, m)
+                    d = _tap_slice(dP, s, Wq, c, ky, kx, j0, m)
+                    e = _tap_slice(dP, s, Wq, c + 1, ky, kx, j0, m)
                     f = 0
                     while f + 4 <= F:
                         g0, g1 = G[f, j0:j0 + m], G[f + 1, j0:j0 + m]
@@ -210,12 +266,33 @@ def _taps_backward_input(G, w, s, Wq, L, dP):  # G, w: IN   dP: OUT (zeroed here
                             e[i] += v0 * g0[i]
                         f += 1
         if C % 2:
-            _taps_backward_input_one(G, w, C - 1, s, Wq, j0, m, dP)
+            _taps_backward_input_one_kernel(G, w, C - 1, s, Wq, j0, m, dP)
+
+
+
+# ---------------------------------------------------------------------------------------------
+# Weight gradient: one dot product per (f, c, ky, kx)
+# ---------------------------------------------------------------------------------------------
+
+def taps_backward_weight_reference(P, G, s, Wq, L, dw):  # P, G: IN   dw: IN/OUT (accumulated)
+    """dw[f,c,ky,kx] += Σ_{j<L} G[f, j] P[c·s² + ry·s + rx, j + qy·Wq + qx], plain NumPy."""
+    F, C, kh, kw = dw.shape
+    for c in range(C):
+        for ry, rx, taps in _phase_taps(kh, kw, s):
+            plane = P[(c * s + ry) * s + rx]
+            for ky, kx, qy, qx in taps:
+                shift = qy * Wq + qx
+                dw[:, c, ky, kx] += G[:, :L] @ plane[shift:shift + L]
 
 
 @njit(cache=True, nogil=True, fastmath=True)
-def _taps_backward_weight_one(P, G, f, s, Wq, j0, m, dw):
-    """One output channel f of :func:`_taps_backward_weight` over grid entries j0:j0+m."""
+def _taps_backward_weight_one_kernel(P, G, f, s, Wq, j0, m, dw):
+    """Output channel f over grid entries j0:j0+m, one channel at a time: read this loop first.
+
+    The readable twin of the blocked :func:`_taps_backward_weight_kernel` (four channels at
+    once; it calls this one for the leftovers): per tap, one dot product of G's row f with the
+    slice the tap reads.
+    """
     C, kh, kw = dw.shape[1], dw.shape[2], dw.shape[3]
     zero = np.zeros(1, dtype=dw.dtype)[0]  # accumulate in the data's dtype, not float64
     gf = G[f, j0:j0 + m]
@@ -223,9 +300,9 @@ def _taps_backward_weight_one(P, G, f, s, Wq, j0, m, dw):
         for ky in range(kh):
             kx = 0
             while kx + 3 <= kw:  # three taps share each load of G
-                p0 = _tap(P, s, Wq, c, ky, kx, j0, m)
-                p1 = _tap(P, s, Wq, c, ky, kx + 1, j0, m)
-                p2 = _tap(P, s, Wq, c, ky, kx + 2, j0, m)
+                p0 = _tap_slice(P, s, Wq, c, ky, kx, j0, m)
+                p1 = _tap_slice(P, s, Wq, c, ky, kx + 1, j0, m)
+                p2 = _tap_slice(P, s, Wq, c, ky, kx + 2, j0, m)
                 a0 = a1 = a2 = zero
                 for i in range(m):
                     u = gf[i]
@@ -237,15 +314,16 @@ def _taps_backward_weight_one(P, G, f, s, Wq, j0, m, dw):
                 dw[f, c, ky, kx + 2] += a2
                 kx += 3
             for kx in range(kx, kw):
-                p0 = _tap(P, s, Wq, c, ky, kx, j0, m)
+                p0 = _tap_slice(P, s, Wq, c, ky, kx, j0, m)
                 acc = zero
                 for i in range(m):
                     acc += gf[i] * p0[i]
                 dw[f, c, ky, kx] += acc
 
 
+
 @njit(cache=True, nogil=True, fastmath=True)
-def _taps_backward_weight(P, G, s, Wq, L, dw):  # P, G: IN   dw: IN/OUT (accumulated)
+def _taps_backward_weight_kernel(P, G, s, Wq, L, dw):  # P, G: IN   dw: IN/OUT (accumulated)
     """dw[f,c,ky,kx] += sum_j G[f, j] P[c·s² + ry·s + rx, j + qy·Wq + qx].
 
     Twelve dot products at once (four output channels × three taps of a kernel row) share
@@ -263,9 +341,9 @@ def _taps_backward_weight(P, G, s, Wq, L, dw):  # P, G: IN   dw: IN/OUT (accumul
             for c in range(C):
                 for ky in range(kh):
                     for kx in range(0, kw, 3):
-                        p0 = _tap(P, s, Wq, c, ky, kx, j0, m)
-                        p1 = _tap(P, s, Wq, c, ky, kx + 1, j0, m)
-                        p2 = _tap(P, s, Wq, c, ky, kx + 2, j0, m)
+                        p0 = _tap_slice(P, s, Wq, c, ky, kx, j0, m)
+                        p1 = _tap_slice(P, s, Wq, c, ky, kx + 1, j0, m)
+                        p2 = _tap_slice(P, s, Wq, c, ky, kx + 2, j0, m)
                         a0 = a1 = a2 = b0 = b1 = b2 = zero
                         c0 = c1 = c2 = d0 = d1 = d2 = zero
                         for i in range(m):
@@ -300,73 +378,4 @@ def _taps_backward_weight(P, G, s, Wq, L, dw):  # P, G: IN   dw: IN/OUT (accumul
                         dw[f0 + 3, c, ky, kx + 2] += d2
             f0 += 4
         for f in range(f0, F):
-            _taps_backward_weight_one(P, G, f, s, Wq, j0, m, dw)
-
-
-@njit(cache=True, nogil=True)
-def conv2d_forward_kernel(x, w, b, s, pt, pl, y, P, A):
-    """y = conv(x, w) + b.  x (N,C,H,W), w (F,C,kh,kw), b (F,): IN;  y (N,F,Ho,Wo): OUT;
-    P, A: work buffers of ``buffer_shapes``."""
-    N, F, Ho, Wo = y.shape
-    Hq, Wq, L = phase_grid(N, Ho, Wo, w.shape[2], w.shape[3], s)
-    _phase_split(x, s, pt, pl, Hq, Wq, P)
-    _taps_forward(P, w, b, s, Wq, L, A)
-    _from_grid(A, Hq, Wq, y)
-
-
-@njit(cache=True, nogil=True)
-def conv2d_grad_input_kernel(g, w, bias, s, pt, pl, dx, P, G):
-    """dx = bias + dL/dx of conv(x, w) given g = dL/dy (a transposed convolution, plus bias).
-
-    g (N,F,Ho,Wo), w (F,C,kh,kw), bias (C,): IN;  dx (N,C,H,W): OUT;  P, G: work buffers.
-    """
-    N, F, Ho, Wo = g.shape
-    Hq, Wq, L = phase_grid(N, Ho, Wo, w.shape[2], w.shape[3], s)
-    _to_grid(g, Hq, Wq, G)
-    _taps_backward_input(G, w, s, Wq, L, P)
-    _unphase(P, s, pt, pl, Hq, Wq, bias, dx)
-
-
-@njit(cache=True, nogil=True)
-def conv2d_grad_weight_kernel(x, g, s, pt, pl, dw, P, G):
-    """dw += dL/dw of conv(x, w) given g = dL/dy.
-
-    x (N,C,H,W), g (N,F,Ho,Wo): IN;  dw (F,C,kh,kw): IN/OUT (accumulated);  P, G: work buffers.
-    """
-    N, F, Ho, Wo = g.shape
-    Hq, Wq, L = phase_grid(N, Ho, Wo, dw.shape[2], dw.shape[3], s)
-    _phase_split(x, s, pt, pl, Hq, Wq, P)
-    _to_grid(g, Hq, Wq, G)
-    _taps_backward_weight(P, G, s, Wq, L, dw)
-
-
-@njit(cache=True, nogil=True)
-def conv2d_backward_kernel(x, g, w, s, pt, pl, dx, dw, P, G):
-    """Both gradients of a convolution at once: one grid of g serves dw and dx.
-
-    x (N,C,H,W), g (N,F,Ho,Wo), w: IN;  dx: OUT;  dw: IN/OUT (accumulated);  P, G: work.
-    """
-    N, F, Ho, Wo = g.shape
-    Hq, Wq, L = phase_grid(N, Ho, Wo, w.shape[2], w.shape[3], s)
-    _phase_split(x, s, pt, pl, Hq, Wq, P)
-    _to_grid(g, Hq, Wq, G)
-    _taps_backward_weight(P, G, s, Wq, L, dw)
-    _taps_backward_input(G, w, s, Wq, L, P)  # P now holds dL/dP
-    _unphase(P, s, pt, pl, Hq, Wq, np.zeros(x.shape[1], dtype=dx.dtype), dx)
-
-
-@njit(cache=True, nogil=True)
-def conv2d_forward_grad_weight_kernel(x, g, w, s, pt, pl, y, dw, P, A):
-    """y = conv(x, w) (no bias) and dw += dL/dw for upstream g, sharing one phase split of x.
-
-    This is the backward pass of a transposed convolution, whose upstream gradient is the
-    ``x`` here and whose input is the ``g`` here.
-    x (N,C,H,W), g (N,F,Ho,Wo), w: IN;  y (N,F,Ho,Wo): OUT;  dw: IN/OUT;  P, A: work.
-    """
-    N, F, Ho, Wo = y.shape
-    Hq, Wq, L = phase_grid(N, Ho, Wo, w.shape[2], w.shape[3], s)
-    _phase_split(x, s, pt, pl, Hq, Wq, P)
-    _taps_forward(P, w, np.zeros(F, dtype=w.dtype), s, Wq, L, A)
-    _from_grid(A, Hq, Wq, y)
-    _to_grid(g, Hq, Wq, A)  # A now holds the grid of g
-    _taps_backward_weight(P, A, s, Wq, L, dw)
+            _taps_backward_weight_one_kernel(P, G, f, s, Wq, j0, m, dw)
