@@ -18,17 +18,23 @@ entries, so each tap is one long contiguous loop ``A[f, j] += w[f, c, ky, kx] ·
 qy·Wq + qx]`` over ``j < L``. The three maps of a convolution are three such loops:
 
 * forward: ``A[f, j] = b[f] + Σ_{c,ky,kx} w[f,c,ky,kx] P[c·s² + ry·s + rx, j + qy·Wq + qx]``;
-* input gradient, the same taps as a scatter: ``dP[.., j + qy·Wq + qx] += Σ_f w[f,c,ky,kx] G[f, j]``
-  (every plane entry gets the gradient of each output that read it);
+* input gradient, the same taps as a scatter:
+  ``dP[c·s² + ry·s + rx, j + qy·Wq + qx] += Σ_f w[f,c,ky,kx] G[f, j]``: every plane entry
+  gets the gradient of each output that read it, so phase ``(ry, rx)`` of dx is fed by the
+  same sub-kernel ``w[..., ry::s, rx::s]`` that read it (the transposed convolution, phase by
+  phase);
 * weight gradient: ``dw[f,c,ky,kx] += Σ_j G[f, j] P[c·s² + ry·s + rx, j + qy·Wq + qx]``.
 
-Each map comes three times, in reading order: the plain NumPy reference, loop over phases and
-their taps; the one-channel Numba loop, its readable twin; the register-blocked Numba kernel
-that the layers run, which computes the same sums several channels at a time. All three share
-the arguments and the IN/OUT contract below; the tests hold them equal.
+Each map comes three times, in reading order: the plain NumPy reference, a loop over the
+phases and their taps; the one-channel Numba loop (``_*_one_kernel``), the readable twin of
+the kernel below it, for one channel and one chunk ``j0:j0+m`` of the grid; the
+register-blocked Numba kernel that the layers run, which computes the same sums several
+channels at a time and calls the one-channel loop for the leftovers. The reference and the
+blocked kernel share their arguments and IN/OUT contract; the tests hold all three equal.
 
 The loops are bound by loads and stores, not arithmetic, so the kernels are register-blocked
-(two channels × three taps, or two × four channels) to give every load several FMAs. They run
+(four output channels × three taps; two input × four output channels for the input gradient)
+to give every load several FMAs. They run
 chunk by chunk (``_CHUNK`` entries), so the accumulators and the rows they read stay in L1, and
 over 1-D slices taken once per chunk (``p = P[row, off:off + m]``), not over ``P[row, off + i]``:
 Numba's negative-index wraparound on a computed index kept LLVM from vectorizing (6× slower).
