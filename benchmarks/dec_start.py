@@ -47,9 +47,9 @@ from scratchnet.cluster import DEC, KMeans, cluster_means, soft_assignment  # no
 from scratchnet.datasets import load_fashion_mnist, to_float32  # noqa: E402
 from scratchnet.metrics import (clustering_accuracy,  # noqa: E402
                                 normalized_mutual_info_score)
-from scratchnet.models import Autoencoder  # noqa: E402
+from scratchnet.models import Autoencoder, model_input  # noqa: E402
 from scratchnet.nn import Flatten, L2Normalize, Sequential  # noqa: E402
-from scratchnet.experiment import model_input, timer  # noqa: E402
+from scratchnet.experiment import timer  # noqa: E402
 
 RADIUS = 4.0     # the example's --normalize
 

@@ -25,9 +25,9 @@ from functools import partial
 from scratchnet.cluster import KMeans
 from scratchnet.datasets import CIFAR10_CLASSES, flatten, load_images, to_grayscale
 from scratchnet.experiment import (autoencoder_figures, fit_length, kmeans_example_parser,
-                                   run_seeds, split_validation, timer)
-from scratchnet.metrics.scores import METRICS, score_clustering
-from scratchnet.models import cifar_autoencoder, pool_autoencoder
+                                   run_seeds, timer)
+from scratchnet.metrics import METRICS, score_clustering
+from scratchnet.models import cifar_autoencoder, pool_autoencoder, split_validation
 
 COLUMNS = METRICS + ("train_seconds", "kmeans_seconds")
 

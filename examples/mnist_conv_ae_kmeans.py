@@ -26,11 +26,10 @@ from functools import partial
 
 from scratchnet.cluster import KMeans
 from scratchnet.datasets import class_names, flatten, load_images
-from scratchnet.experiment import (autoencoder_figures, fit_length, format_composition,
-                                   kmeans_example_parser, run_seeds, split_validation, timer)
-from scratchnet.metrics import cluster_composition
-from scratchnet.metrics.scores import METRICS, score_clustering
-from scratchnet.models import mnist_conv_autoencoder
+from scratchnet.experiment import (autoencoder_figures, fit_length, kmeans_example_parser,
+                                   run_seeds, timer)
+from scratchnet.metrics import METRICS, cluster_composition, format_composition, score_clustering
+from scratchnet.models import mnist_conv_autoencoder, split_validation
 
 COLUMNS = METRICS + ("train_seconds", "kmeans_seconds")
 

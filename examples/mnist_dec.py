@@ -50,11 +50,11 @@ from scratchnet import plot
 from scratchnet.cluster import (DEC, GaussianMixture, KMeans, centered_pixel_kmeans,
                                 cluster_means)
 from scratchnet.datasets import class_names, flatten, load_images
-from scratchnet.experiment import (decoded_images, example_parser, fit_length,
-                                   parse_example_args, positive_int, run_seeds, timer)
+from scratchnet.experiment import (example_parser, fit_length, parse_example_args, positive_int,
+                                   run_seeds, timer)
 from scratchnet.manifold import UMAP
-from scratchnet.metrics.scores import external_scores
-from scratchnet.models import Autoencoder, dense_autoencoder
+from scratchnet.metrics import external_scores
+from scratchnet.models import Autoencoder, decoded_images, dense_autoencoder
 from scratchnet.nn import L2Normalize, Sequential
 
 COLUMNS = ("acc", "nmi", "ari", "purity", "seconds")

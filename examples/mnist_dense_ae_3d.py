@@ -26,10 +26,9 @@ from functools import partial
 from scratchnet import plot
 from scratchnet.cluster import KMeans
 from scratchnet.datasets import class_names, flatten, load_images
-from scratchnet.experiment import (decoded_images, fit_length, kmeans_example_parser, run_seeds,
-                                   split_validation, timer)
-from scratchnet.metrics.scores import METRICS, score_clustering
-from scratchnet.models import dense_autoencoder
+from scratchnet.experiment import fit_length, kmeans_example_parser, run_seeds, timer
+from scratchnet.metrics import METRICS, score_clustering
+from scratchnet.models import decoded_images, dense_autoencoder, split_validation
 
 COLUMNS = METRICS + ("train_seconds", "kmeans_seconds")
 HIDDEN = (64, 32, 3)    # after the input and a first layer as wide as it: W2's D-D-64-32-3

@@ -28,6 +28,7 @@ allocating it (a 100-byte file cannot ask for 40 GB), and turns every way a file
 unreadable — empty, truncated, random bytes, a lone ``.npy`` — into one ``ValueError`` that
 names the file.
 """
+import json
 import os
 import re
 import secrets
@@ -35,10 +36,11 @@ import struct
 import time
 import zipfile
 import zlib
+from pathlib import Path
 
 import numpy as np
 
-__all__ = ["atomic_write", "read_npz", "remove_stale_temporaries"]
+__all__ = ["atomic_write", "read_npz", "remove_stale_temporaries", "write_json"]
 
 
 def _temp_pattern(name):
@@ -207,3 +209,25 @@ def read_npz(path, where, hint=""):
         raise ValueError(f"{where}: {shown!r} is not a readable checkpoint ({detail}); was it "
                          f"truncated, or written by another program?{hint}") from e
     return data
+
+
+def write_json(path, obj):
+    """Write ``obj`` as indented JSON, atomically (temporary file, then rename).
+
+    The folder is created if needed; the file gets the usual permissions (the umask's, like
+    the figures beside it) and a kill mid-write leaves no temporary behind for long
+    (:func:`atomic_write`).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda f: json.dump(obj, f, indent=2, default=_jsonable), binary=False)
+
+
+def _jsonable(v):
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, os.PathLike):
+        return os.fspath(v)
+    raise TypeError(f"write_json: cannot serialise {type(v).__name__}")

@@ -15,7 +15,6 @@ only what every script would otherwise write again:
   is drawn in its own ``Figures.draw`` block, so a failing plot costs only itself.
 """
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -25,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import datasets
-from ._io import atomic_write
+from ._io import write_json
+from .models.autoencoder import decoded_images, model_input
 
 
 # ---- flags ---------------------------------------------------------------------------------
@@ -319,51 +318,6 @@ def format_table(rows, columns, title=None, index="stage"):
     return "\n".join(out)
 
 
-def format_composition(y_true, labels, names=None, top=4):
-    """One line per cluster saying which true labels fall in it, most frequent first.
-
-    ``cluster 6 (n = 40): 22 fours, 14 nines, 4 sevens`` — from
-    :func:`scratchnet.metrics.cluster_composition`; at most ``top`` labels per line, the rest
-    summed as ``k others``. ``names[label]`` replaces the label number when given.
-
-    >>> print(format_composition([4, 4, 9, 4, 1], [6, 6, 6, 6, 0], DIGIT_NAMES))
-    cluster 0 (n = 1): 1 ones
-    cluster 6 (n = 4): 3 fours, 1 nines
-    """
-    from .metrics import cluster_composition
-    lines = []
-    for cluster, size, counts in cluster_composition(y_true, labels):
-        parts = [f"{c} {names[lab] if names is not None else f'label {lab}'}"
-                 for lab, c in counts[:top]]
-        rest = sum(c for _, c in counts[top:])
-        if rest:
-            parts.append(f"{rest} others")
-        lines.append(f"cluster {cluster} (n = {size}): " + ", ".join(parts))
-    return "\n".join(lines)
-
-
-def write_json(path, obj):
-    """Write ``obj`` as indented JSON, atomically (temporary file, then rename).
-
-    The folder is created if needed; the file gets the usual permissions (the umask's, like
-    the figures beside it) and a kill mid-write leaves no temporary behind for long
-    (:func:`scratchnet._io.atomic_write`).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda f: json.dump(obj, f, indent=2, default=_jsonable), binary=False)
-
-
-def _jsonable(v):
-    if isinstance(v, np.generic):
-        return v.item()
-    if isinstance(v, np.ndarray):
-        return v.tolist()
-    if isinstance(v, os.PathLike):
-        return os.fspath(v)
-    raise TypeError(f"write_json: cannot serialise {type(v).__name__}")
-
-
 # ---- figures that never cost the results --------------------------------------------------
 
 class Figures:
@@ -461,28 +415,3 @@ def autoencoder_figures(figures, ae, km, X, y, names=None, title="Autoencoder"):
         plot.scatter_codes(ae.features(model_input(ae, X[:n])), km.labels_[:n],
                            centers=km.cluster_centers_, path=path,
                            title="Autoencoder codes (PCA), by cluster")
-
-
-# ---- images as an autoencoder takes them ---------------------------------------------------
-
-def model_input(ae, X):
-    """Images (N, C, H, W) as ``ae`` takes them: flat rows for a dense autoencoder."""
-    return datasets.flatten(X) if len(ae.input_shape) == 1 else X
-
-
-def decoded_images(decoded, image_shape):
-    """Decoder output as images (N, *image_shape) in [0, 1]: a dense decoder's is flat and,
-    its output layer being linear, may leave the pixel range."""
-    return np.clip(decoded, 0, 1).reshape((-1,) + tuple(image_shape))
-
-
-def split_validation(X, random_state=0, fraction=0.1):
-    """A random ``fraction`` of ``X`` held out for validation: ``(X_train, X_val)``.
-
-    At least one image goes to each side (so ``len(X) >= 2`` is needed).
-    """
-    if len(X) < 2:
-        raise ValueError(f"split_validation: expected at least 2 images, got {len(X)}")
-    order = np.random.default_rng(random_state).permutation(len(X))
-    n_val = min(len(X) - 1, max(1, int(len(X) * fraction)))
-    return X[np.sort(order[n_val:])], X[np.sort(order[:n_val])]

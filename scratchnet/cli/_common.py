@@ -11,8 +11,9 @@ import numpy as np
 from .. import models
 from ..cluster import KMeans
 from ..datasets import LOADERS, load_images
-from ..experiment import model_input, non_negative_int, one_line, positive_int, timer
-from ..metrics.scores import score_clustering
+from ..experiment import non_negative_int, one_line, positive_int, timer
+from ..metrics import score_clustering
+from ..models import model_input
 
 
 # name -> builder((C, H, W), seed): every model is built for the images' own shape

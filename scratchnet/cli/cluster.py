@@ -6,11 +6,11 @@ from pathlib import Path
 import numpy as np
 
 from .. import plot
+from .._io import write_json
 from ..datasets import class_names
-from ..experiment import (decoded_images, non_negative_int, positive_int, writable_folder,
-                          write_json, write_metrics_and_figures)
-from ..metrics import cluster_composition
-from ..metrics.scores import external_scores, score_clustering
+from ..experiment import non_negative_int, positive_int, writable_folder, write_metrics_and_figures
+from ..metrics import cluster_composition, external_scores, score_clustering
+from ..models import decoded_images
 from ._common import (CLIError, add_common, add_data_flags, kmeans_step, load_model_and_data,
                       load_npy, model_path, print_scores, read_column, write_csv)
 

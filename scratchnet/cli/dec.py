@@ -6,9 +6,9 @@ from pathlib import Path
 from .. import plot
 from ..cluster import DEC, centered_pixel_kmeans, cluster_means
 from ..datasets import class_names
-from ..experiment import (decoded_images, positive_int, timer, writable_folder,
-                          write_metrics_and_figures)
-from ..metrics.scores import external_scores
+from ..experiment import positive_int, timer, writable_folder, write_metrics_and_figures
+from ..metrics import external_scores
+from ..models import decoded_images
 from ..nn import Flatten, L2Normalize, Reshape, Sequential
 from ._common import (CLIError, add_common, add_data_flags, load_model_and_data, model_path,
                       print_scores, write_csv)

@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 
 from .. import datasets, models, plot
-from ..experiment import (STEPS_HELP, fit_length, positive_int, timer, writable_folder, write_json,
+from .._io import write_json
+from ..experiment import (STEPS_HELP, fit_length, positive_int, timer, writable_folder,
                           write_metrics_and_figures)
 from ._common import (LOSS_NAMES, CLIError, add_common, check_k, kmeans_step, print_scores,
                       write_csv)

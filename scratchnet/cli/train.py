@@ -5,8 +5,10 @@ import math
 from pathlib import Path
 
 from .. import models, plot
-from ..experiment import (STEPS_HELP, decoded_images, model_input, positive_int, split_validation,
-                          timer, writable_folder, write_json, write_metrics_and_figures)
+from .._io import write_json
+from ..experiment import (STEPS_HELP, positive_int, timer, writable_folder,
+                          write_metrics_and_figures)
+from ..models import decoded_images, model_input, split_validation
 from ..nn import Callback
 from ._common import (CHECKPOINT, CONFIG, DEFAULT_MODEL, LOSS_NAMES, MODELS, CLIError, add_common,
                       add_data_flags, build_model, load_data)

@@ -20,9 +20,11 @@ from .external import (adjusted_rand_score, cluster_composition, contingency_mat
                        normalized_mutual_info_score, purity_score)
 from .matching import (clustering_accuracy, linear_sum_assignment,
                        linear_sum_assignment_reference)
+from .scores import METRICS, external_scores, format_composition, score_clustering
 from .silhouette import silhouette_samples, silhouette_samples_reference, silhouette_score
 
 __all__ = ["adjusted_rand_score", "cluster_composition", "clustering_accuracy",
            "contingency_matrix", "dunn_index", "dunn_index_reference", "linear_sum_assignment",
            "linear_sum_assignment_reference", "normalized_mutual_info_score", "purity_score",
-           "silhouette_samples", "silhouette_samples_reference", "silhouette_score"]
+           "silhouette_samples", "silhouette_samples_reference", "silhouette_score",
+           "METRICS", "external_scores", "format_composition", "score_clustering"]

@@ -13,7 +13,8 @@ not comparable in absolute terms; the external ones are, since they only see lab
 import numpy as np
 
 from .dunn import dunn_index
-from .external import adjusted_rand_score, normalized_mutual_info_score, purity_score
+from .external import (adjusted_rand_score, cluster_composition, normalized_mutual_info_score,
+                       purity_score)
 from .matching import clustering_accuracy
 from .silhouette import silhouette_score
 
@@ -45,3 +46,27 @@ def external_scores(y_true, labels):
             "nmi": float(normalized_mutual_info_score(y_true, labels)),
             "ari": float(adjusted_rand_score(y_true, labels)),
             "purity": float(purity_score(y_true, labels))}
+
+
+def format_composition(y_true, labels, names=None, top=4):
+    """One line per cluster saying which true labels fall in it, most frequent first.
+
+    ``cluster 6 (n = 40): 22 fours, 14 nines, 4 sevens`` — from
+    :func:`scratchnet.metrics.cluster_composition`; at most ``top`` labels per line, the rest
+    summed as ``k others``. ``names[label]`` replaces the label number when given.
+
+    >>> names = ["zeros", "ones", "twos", "threes", "fours", "fives", "sixes", "sevens",
+    ...          "eights", "nines"]
+    >>> print(format_composition([4, 4, 9, 4, 1], [6, 6, 6, 6, 0], names))
+    cluster 0 (n = 1): 1 ones
+    cluster 6 (n = 4): 3 fours, 1 nines
+    """
+    lines = []
+    for cluster, size, counts in cluster_composition(y_true, labels):
+        parts = [f"{c} {names[lab] if names is not None else f'label {lab}'}"
+                 for lab, c in counts[:top]]
+        rest = sum(c for _, c in counts[top:])
+        if rest:
+            parts.append(f"{rest} others")
+        lines.append(f"cluster {cluster} (n = {size}): " + ", ".join(parts))
+    return "\n".join(lines)

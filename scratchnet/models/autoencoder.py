@@ -233,3 +233,27 @@ class Autoencoder:
         return (f"Autoencoder(input_shape={self.input_shape}, code_shape={self.code_shape}, "
                 f"loss={self.loss!r}, optimizer={self.optimizer!r})")
 
+
+# ---- images as an autoencoder takes them ---------------------------------------------------
+
+def model_input(ae, X):
+    """Images (N, C, H, W) as ``ae`` takes them: flat rows for a dense autoencoder."""
+    return X.reshape(len(X), -1) if len(ae.input_shape) == 1 else X
+
+
+def decoded_images(decoded, image_shape):
+    """Decoder output as images (N, *image_shape) in [0, 1]: a dense decoder's is flat and,
+    its output layer being linear, may leave the pixel range."""
+    return np.clip(decoded, 0, 1).reshape((-1,) + tuple(image_shape))
+
+
+def split_validation(X, random_state=0, fraction=0.1):
+    """A random ``fraction`` of ``X`` held out for validation: ``(X_train, X_val)``.
+
+    At least one image goes to each side (so ``len(X) >= 2`` is needed).
+    """
+    if len(X) < 2:
+        raise ValueError(f"split_validation: expected at least 2 images, got {len(X)}")
+    order = np.random.default_rng(random_state).permutation(len(X))
+    n_val = min(len(X) - 1, max(1, int(len(X) * fraction)))
+    return X[np.sort(order[n_val:])], X[np.sort(order[:n_val])]

@@ -124,7 +124,7 @@ def test_save_refuses_non_finite_weights_and_keeps_the_previous_file(tmp_path):
 def test_saved_files_get_the_usual_permissions(tmp_path):
     """Checkpoints were chmod-ed to 0644 whatever the umask, metrics.json and train.json
     (``pipeline.write_json``) left at mkstemp's 0600: now all follow the umask, like figures."""
-    from scratchnet.experiment import write_json
+    from scratchnet._io import write_json
     before = os.umask(0o027)       # not the usual 022, so a hard-coded 0644 shows
     try:
         _ae().save(tmp_path / "model.npz")
