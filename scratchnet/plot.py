@@ -11,13 +11,13 @@ integer images are read as 0..255, floating images as 0..1 (values outside are c
 happens with the output of a linear decoder).
 """
 import os
-import secrets
 
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from ._io import atomic_write
 from .decomposition import PCA
 
 _CELL = 1.1          # inches per image cell
@@ -25,22 +25,14 @@ _MAX_LEGEND = 20     # more distinct labels than this get a colour bar instead o
 
 
 def _save(fig, path):
-    """Save ``fig`` to ``path`` atomically (temporary file + ``os.replace``); return ``fig``."""
+    """Save ``fig`` to ``path`` atomically (:func:`scratchnet._io.atomic_write`: a temporary
+    file beside it, then a rename, so a reader never sees half a PNG); return ``fig``."""
     if path is None:
         return fig
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fmt = os.path.splitext(path)[1][1:].lower() or "png"
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(tmp, "xb") as fh:   # "x": never clobber; plain open() honours the umask
-            fig.savefig(fh, format=fmt)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, lambda fh: fig.savefig(fh, format=fmt), fsync=False)
     return fig
 
 
