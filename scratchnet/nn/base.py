@@ -101,7 +101,13 @@ class Layer:
     Subclasses implement ``forward``, ``backward``, ``output_shape`` and ``get_config``, and
     override ``parameters`` when they own weights. Shapes at the API are NCHW for images and
     (N, D) for vectors; ``output_shape`` works on the per-sample shape (without N).
+
+    ``threads_inside`` says whether the layer's heavy work already runs on every core by
+    itself (a BLAS matrix product does); a model made only of such layers gains nothing from
+    splitting its batch across threads (``Sequential._worth_splitting``).
     """
+
+    threads_inside = False
 
     def forward(self, x):
         raise NotImplementedError

@@ -48,6 +48,9 @@ class Dense(Layer):
     (4, 2)
     """
 
+    # Forward and backward are one BLAS matrix product each, which BLAS spreads over the cores.
+    threads_inside = True
+
     def __init__(self, in_features, out_features, *, random_state=None, dtype=np.float32):
         self.in_features = positive_int("Dense", "in_features", in_features)
         self.out_features = positive_int("Dense", "out_features", out_features)

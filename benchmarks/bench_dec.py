@@ -1,0 +1,89 @@
+"""DEC's training step against the autoencoder's, on the same encoder: is DEC as fast per FLOP?
+
+DEC trains the encoder alone (784-500-500-2000-10, batch 256) on KL(P || Q); the autoencoder's
+``fit`` trains the encoder *and* the mirror-image decoder, about twice the multiply-adds per
+step. So DEC's step should take at most about half the autoencoder's. Both are timed here,
+alternately, in one process, after a warm-up (Numba compiles on first use), on the 10,000
+Fashion-MNIST test images; each row is the median over ``--repeats`` rounds of ``--steps``
+steps. The last row runs ``DEC.fit`` end to end (K-means start, a target refresh every 140
+steps) and reports its steps per second, as a user sees them.
+
+    python benchmarks/bench_dec.py                 # about a minute
+    python benchmarks/bench_dec.py --idec          # IDEC: the decoder trains too
+
+Name the CPU (``lscpu``) beside any figure quoted from it.
+"""
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from scratchnet.cluster import DEC  # noqa: E402
+from scratchnet.datasets import flatten, load_fashion_mnist, to_float32  # noqa: E402
+from scratchnet.models import dense_autoencoder  # noqa: E402
+
+
+def _ae_steps(ae, X, steps, seed):
+    start = time.perf_counter()
+    ae.fit(X, steps=steps, batch_size=256, random_state=seed, verbose=False)
+    return (time.perf_counter() - start) / steps
+
+
+def _dec_steps(dec, X, p, steps, rng):
+    start = time.perf_counter()
+    for _ in range(steps):
+        idx = rng.integers(0, len(X), 256)
+        dec._train_step(X[idx], p[idx])
+    return (time.perf_counter() - start) / steps
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--steps", type=int, default=40, help="steps per timed round")
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--idec", action="store_true", help="train the decoder too (IDEC, weight 1)")
+    p.add_argument("--data-dir", default=None, help="folder of Fashion-MNIST's IDX files")
+    args = p.parse_args(argv)
+
+    X, _ = load_fashion_mnist("test", data_dir=args.data_dir, download=False)
+    X = flatten(to_float32(X))
+    ae = dense_autoencoder((784, 500, 500, 2000, 10), random_state=0)
+    idec = dict(reconstruction_weight=1.0, decoder=ae.decoder) if args.idec else {}
+    dec = DEC(ae.encoder, 10, max_iter=1, update_interval=1, n_init=1, random_state=0,
+              verbose=False, **idec).fit(X)                  # builds the layer and optimizer
+    target = dec.predict_proba(X)
+    rng = np.random.default_rng(0)
+    _ae_steps(ae, X, 4, 0)                                     # warm-up: JIT compilation
+    _dec_steps(dec, X, target, 4, rng)
+    ae_t, dec_t = [], []
+    for r in range(args.repeats):
+        ae_t.append(_ae_steps(ae, X, args.steps, r))
+        dec_t.append(_dec_steps(dec, X, target, args.steps, rng))
+    ae_s, dec_s = statistics.median(ae_t), statistics.median(dec_t)
+    kind = "IDEC (encoder + decoder)" if args.idec else "DEC (encoder only)"
+    print(f"batch 256, 784-500-500-2000-10; medians of {args.repeats} rounds of {args.steps} "
+          f"steps")
+    print(f"autoencoder fit step (encoder + decoder)   {1e3 * ae_s:7.1f} ms   "
+          f"{1 / ae_s:6.1f} steps/s")
+    print(f"{kind + ' step':42s} {1e3 * dec_s:7.1f} ms   {1 / dec_s:6.1f} steps/s   "
+          f"{dec_s / ae_s:.2f}x the autoencoder's step (about "
+          f"{'1.0' if args.idec else '0.5'} is as fast per FLOP)")
+
+    n_steps = 280
+    dec = DEC(ae.encoder, 10, max_iter=n_steps, update_interval=140, tol=0.0, n_init=1,
+              random_state=0, verbose=False, **idec)
+    start = time.perf_counter()
+    dec.fit(X)
+    seconds = time.perf_counter() - start
+    print(f"DEC.fit end to end: {n_steps} steps in {seconds:.1f} s, "
+          f"{n_steps / seconds:.1f} steps/s (K-means start and 2 refreshes of 10,000 included)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
