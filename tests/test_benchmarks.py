@@ -57,3 +57,13 @@ def test_quality_runs_the_recipe_on_every_dataset(fashion_mnist_dir, mnist_test_
             assert row["seconds"] >= 0
     final = bench._example().parse([]).final      # the recipe's answer, marked in every table
     assert printed.count(f"{final} *") == len(bench.DATASETS)
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("idec", [[], ["--idec"]])
+def test_bench_dec_times_both_steps(fashion_mnist_dir, capsys, idec):
+    assert _load("bench_dec").main(["--quick", "--data-dir", str(fashion_mnist_dir)]
+                                   + idec) == 0
+    out = capsys.readouterr().out
+    assert "autoencoder fit step" in out and "the autoencoder's step" in out
+    assert "DEC.fit end to end: 20 steps" in out
