@@ -72,13 +72,13 @@ def _dunn_numpy(X, labels):
     return np.sqrt(min_inter) / np.sqrt(max_intra)
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", nargs="+", choices=["kmeans", "silhouette", "dunn", "lsa"],
                         default=["kmeans", "silhouette", "dunn", "lsa"])
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     numba.set_num_threads(N_THREADS)
     Xtr, ytr, Xte, yte = _load()
     X70 = np.concatenate([Xtr, Xte])
@@ -235,4 +235,4 @@ def _print_table(rows, repeats):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

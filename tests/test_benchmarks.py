@@ -67,3 +67,14 @@ def test_bench_dec_times_both_steps(fashion_mnist_dir, capsys, idec):
     out = capsys.readouterr().out
     assert "autoencoder fit step" in out and "the autoencoder's step" in out
     assert "DEC.fit end to end: 20 steps" in out
+
+
+@pytest.mark.realdata
+def test_bench_cluster_quick(fashion_mnist_dir, capsys):
+    """The speed table runs; the optional peers (oneDAL, faiss) are timed or skipped with a
+    line saying how to get them."""
+    _load("bench_cluster").main(["--quick", "--repeats", "1", "--only", "kmeans", "lsa"])
+    out = capsys.readouterr().out
+    assert "K-means 10000x784 f32, k=10, per iteration" in out and "assignment 1000x1000" in out
+    for peer, package in (("oneDAL", "scikit-learn-intelex"), ("faiss", "faiss-cpu")):
+        assert f"({peer}" in out or f"pip install {package}" in out
