@@ -117,6 +117,9 @@ class ClusteringLayer(Layer):
     :math:`A_{ij} = \frac{\alpha+1}{2\alpha} \frac{p_{ij} - q_{ij}}{N t_{ij}}`.
     """
 
+    # O(N K D) per pass, next to the encoder's products: never worth splitting a batch for
+    threads_inside = True
+
     def __init__(self, centers, alpha=1.0):
         centers = np.asarray(centers)
         if centers.ndim != 2 or centers.dtype.kind != "f":

@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 
 from ..base import BaseEstimator
 from ..nn.losses import BCELoss, KLDivLoss, MSELoss
-from ..nn.model import diverged
+from ..nn.model import Sequential, diverged
 from ..nn.optim import SGD, Adam, Optimizer
 from . import _dec_checkpoint
 from ._dec_layer import ClusteringLayer, soft_assignment, target_distribution
@@ -292,8 +292,12 @@ class DEC(BaseEstimator):
         A NaN or infinite loss skips the update (``fit`` then raises
         :class:`~scratchnet.nn.TrainingDivergedError`).
         """
-        self.optimizer_.zero_grad()
         xb = xb.astype(self._dtype, copy=False)
+        if self.reconstruction_weight == 0:  # DEC: the chain's step, as fit's
+            return self._chain._train_batch(xb, pb.astype(self._dtype, copy=False), self._kl,
+                                            self.optimizer_), 0.0
+        # IDEC: the decoder branches off the codes, so the step is written out (serial)
+        self.optimizer_.zero_grad()
         z = self.encoder.forward(xb)
         lc = self._kl(self.clustering_.forward(z), pb.astype(self._dtype, copy=False))
         gz = self.clustering_.backward(self._kl.backward())
@@ -366,6 +370,10 @@ class DEC(BaseEstimator):
             raise TypeError(f"DEC: the optimizer callable must return an Optimizer, got "
                             f"{type(self.optimizer_).__name__}")
         self._kl, self._rec = KLDivLoss(), _RECONSTRUCTION[self.reconstruction_loss]()
+        # DEC's network is one chain, encoder then clustering layer: it trains by the step
+        # Sequential.fit takes (the five textbook lines, or the batch split across the cores
+        # when the encoder has Numba kernels, e.g. a convolutional one)
+        self._chain = Sequential(list(self.encoder.layers) + [self.clustering_])
 
     def _prepare(self, X, y):
         """``fit``'s checks of the parameters and the data, and the seed of the batch order."""

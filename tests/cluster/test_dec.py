@@ -417,3 +417,36 @@ def test_dec_with_a_convolutional_encoder_ending_in_flatten():
     assert clustering_accuracy(y, dec.labels_) >= 0.95
     assert dec.n_iter_ >= 4 and not np.array_equal(enc.parameters()[0].value, w0)  # trained
     np.testing.assert_array_equal(dec.predict(X[:10]), dec.labels_[:10])
+
+
+def test_dec_with_a_conv_encoder_trains_on_every_core_like_fit(monkeypatch):
+    """DEC's encoder + clustering layer train by Sequential.fit's step: with a convolutional
+    encoder (single-threaded Numba kernels) the batch is split across the cores, with the
+    same result as the serial step up to float rounding (issue 16)."""
+    from scratchnet.nn import Conv2D, Flatten
+    from scratchnet.nn._parallel import ParallelStep
+    rng = np.random.default_rng(3)
+    X = np.concatenate([rng.normal(c, 0.3, (48, 1, 8, 8)) for c in (0.2, 0.8)])
+    X = X.astype(np.float32)
+
+    def fit(serial):
+        encoder = Sequential([Conv2D(1, 4, 3, 2, random_state=0), ReLU(), Flatten(),
+                              Dense(4 * 4 * 4, 2, random_state=1)])
+        with monkeypatch.context() as m:
+            calls = []
+            step = ParallelStep.step
+            m.setattr(ParallelStep, "step", lambda self, *a: calls.append(1) or step(self, *a))
+            if serial:
+                m.setattr(ParallelStep, "threads_for", lambda self, n: 1)
+            else:
+                m.setattr(ParallelStep, "threads_for", lambda self, n: 2)
+            dec = DEC(encoder, 2, update_interval=3, max_iter=6, batch_size=32, n_init=2,
+                      tol=0.0, random_state=0, verbose=False).fit(X)
+        return dec, len(calls)
+
+    split, n_split = fit(serial=False)
+    serial, n_serial = fit(serial=True)
+    assert n_split == 6 and n_serial == 0
+    np.testing.assert_allclose(split.cluster_centers_, serial.cluster_centers_, rtol=1e-4,
+                               atol=1e-6)
+    np.testing.assert_array_equal(split.labels_, serial.labels_)
