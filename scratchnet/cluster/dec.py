@@ -38,6 +38,7 @@ from ..nn.losses import BCELoss, KLDivLoss, MSELoss
 from ..nn.model import Sequential, diverged
 from ..nn.optim import SGD, Adam, Optimizer
 from . import _dec_checkpoint
+from ._dec_step import IDECLoss, IDECStep
 from ._dec_layer import ClusteringLayer, soft_assignment, target_distribution
 from .kmeans import KMeans
 
@@ -296,19 +297,10 @@ class DEC(BaseEstimator):
         if self.reconstruction_weight == 0:  # DEC: the chain's step, as fit's
             return self._chain._train_batch(xb, pb.astype(self._dtype, copy=False), self._kl,
                                             self.optimizer_), 0.0
-        # IDEC: the decoder branches off the codes, so the step is written out (serial)
-        self.optimizer_.zero_grad()
-        z = self.encoder.forward(xb)
-        lc = self._kl(self.clustering_.forward(z), pb.astype(self._dtype, copy=False))
-        gz = self.clustering_.backward(self._kl.backward())
-        lr = 0.0
-        if self.reconstruction_weight > 0:
-            lr = self._rec(self.decoder.forward(z), xb)
-            gz = gz + self.decoder.backward(self.reconstruction_weight * self._rec.backward())
-        self.encoder.backward(gz, input_grad=False)  # dL/dx of the data is never needed
-        if np.isfinite(lc) and np.isfinite(lr):
-            self.optimizer_.step()
-        return lc, lr
+        # IDEC: the decoder branches off the codes (_dec_step.py has the pass written out)
+        self._idec_step.step(xb, pb.astype(self._dtype, copy=False), self._idec_loss,
+                             self.optimizer_)
+        return self._idec_step.losses(self._idec_loss, len(xb))
 
     # -- inference ----------------------------------------------------------------------------
     def predict_proba(self, X, batch_size=1024):
@@ -374,6 +366,9 @@ class DEC(BaseEstimator):
         # Sequential.fit takes (the five textbook lines, or the batch split across the cores
         # when the encoder has Numba kernels, e.g. a convolutional one)
         self._chain = Sequential(list(self.encoder.layers) + [self.clustering_])
+        if self.reconstruction_weight > 0:   # IDEC: the branching step, split the same way
+            self._idec_step = IDECStep(self.encoder, self.clustering_, self.decoder)
+            self._idec_loss = IDECLoss(self._kl, self._rec, self.reconstruction_weight)
 
     def _prepare(self, X, y):
         """``fit``'s checks of the parameters and the data, and the seed of the batch order."""

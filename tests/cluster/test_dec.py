@@ -450,3 +450,32 @@ def test_dec_with_a_conv_encoder_trains_on_every_core_like_fit(monkeypatch):
     np.testing.assert_allclose(split.cluster_centers_, serial.cluster_centers_, rtol=1e-4,
                                atol=1e-6)
     np.testing.assert_array_equal(split.labels_, serial.labels_)
+
+
+def test_idec_with_a_conv_encoder_splits_its_branching_step(monkeypatch):
+    """IDEC's step (the decoder branching off the codes) is split across the cores the same
+    way, and gives the unsplit result up to float rounding; both losses are reported."""
+    from scratchnet.nn import Conv2D, Flatten
+    from scratchnet.nn._parallel import ParallelStep
+    rng = np.random.default_rng(4)
+    X = np.concatenate([rng.uniform(0, 0.4, (48, 1, 8, 8)), rng.uniform(0.6, 1, (48, 1, 8, 8))])
+    X = X.astype(np.float32)
+
+    def fit(threads):
+        encoder = Sequential([Conv2D(1, 4, 3, 2, random_state=0), ReLU(), Flatten(),
+                              Dense(64, 2, random_state=1)])
+        decoder = Sequential([Dense(2, 64, random_state=2), Reshape((1, 8, 8))])
+        with monkeypatch.context() as m:
+            m.setattr(ParallelStep, "threads_for", lambda self, n: threads)
+            return DEC(encoder, 2, update_interval=3, max_iter=6, batch_size=32, n_init=2,
+                       tol=0.0, random_state=0, verbose=False, reconstruction_weight=0.5,
+                       decoder=decoder, optimizer="adam").fit(X)
+
+    split, serial = fit(2), fit(1)
+    assert len(split._idec_step._replicas) == 1 and not serial._idec_step._replicas
+    np.testing.assert_allclose(split.cluster_centers_, serial.cluster_centers_, rtol=1e-4,
+                               atol=1e-6)
+    np.testing.assert_array_equal(split.labels_, serial.labels_)
+    for key in ("loss", "reconstruction_loss"):
+        np.testing.assert_allclose(split.history_[key], serial.history_[key], rtol=1e-4)
+        assert np.isfinite(split.history_[key][1:]).all()
