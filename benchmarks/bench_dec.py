@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from scratchnet.cluster import DEC  # noqa: E402
 from scratchnet.datasets import flatten, load_fashion_mnist, to_float32  # noqa: E402
 from scratchnet.models import dense_autoencoder, mnist_conv_autoencoder  # noqa: E402
-from scratchnet.nn import Flatten, Sequential  # noqa: E402
+from scratchnet.nn import Flatten, Reshape, Sequential  # noqa: E402
 from scratchnet.nn._parallel import ParallelStep  # noqa: E402
 
 
@@ -69,7 +69,10 @@ def main(argv=None):
     else:
         ae = mnist_conv_autoencoder(random_state=0)
         encoder = Sequential(list(ae.encoder.layers) + [Flatten()])   # DEC takes flat codes
-    idec = dict(reconstruction_weight=1.0, decoder=ae.decoder) if args.idec else {}
+    # IDEC's decoder takes the codes as the encoder gives them to DEC: flat
+    decoder = ae.decoder if args.model == "dense" else Sequential(
+        [Reshape(ae.code_shape)] + list(ae.decoder.layers))
+    idec = dict(reconstruction_weight=1.0, decoder=decoder) if args.idec else {}
     dec = DEC(encoder, 10, max_iter=1, update_interval=1, n_init=1, random_state=0,
               verbose=False, **idec).fit(X)                  # builds the layer and optimizer
     target = dec.predict_proba(X)
