@@ -60,7 +60,8 @@ def test_quality_runs_the_recipe_on_every_dataset(fashion_mnist_dir, mnist_test_
 
 
 @pytest.mark.realdata
-@pytest.mark.parametrize("idec", [[], ["--idec"], ["--model", "conv"], ["--model", "conv", "--idec"]])
+@pytest.mark.parametrize("idec", [[], ["--idec"], ["--model", "conv"],
+                                  ["--model", "conv", "--idec"]])
 def test_bench_dec_times_both_steps(fashion_mnist_dir, capsys, idec):
     assert _load("bench_dec").main(["--quick", "--data-dir", str(fashion_mnist_dir)]
                                    + idec) == 0
