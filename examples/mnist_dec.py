@@ -22,17 +22,17 @@ and the table marks it with ``*``. ``metrics.json`` is written before the figure
 matrix of the answer, pretraining loss, decoded cluster means, the UMAP layout), so a figure
 that fails costs only itself.
 
-Measured with the defaults, 3 seeds, ACC mean ± std (worst seed) and seconds per seed end to
-end on a 2-core AMD EPYC (``benchmarks/quality.py`` keeps every stage, why the defaults are
+Measured with the defaults (2026-11-29, session 6), 3 seeds, ACC mean (worst seed) and seconds
+per seed end to end on a 2-core AMD EPYC (``benchmarks/quality.py`` keeps every stage, why the defaults are
 these, and what was tried):
 
     ==========================  ================  ================  ================  =====
     data                        pixels + K-means  AE + UMAP + K-m.  AE + UMAP + GMM   s
     ==========================  ================  ================  ================  =====
-    MNIST test, first 5,000     0.602 (0.594)     0.895 (0.892)     0.899 (0.893)     162
-    scikit-learn 8×8 digits     0.791 (0.787)     0.875 (0.809)     0.901 (0.875)     146
-    Fashion-MNIST, 70,000       0.476 (0.476)     0.568 (0.563)     0.579 (0.570)     207
-    CIFAR-10 subset, 4,660      0.219 (0.217)     0.256 (0.255)     0.246 (0.236)     250
+    MNIST test, first 5,000     0.599 (0.593)     0.892 (0.886)     0.901 (0.894)     165
+    scikit-learn 8×8 digits     0.792 (0.791)     0.867 (0.814)     0.889 (0.885)     119
+    Fashion-MNIST, 70,000       0.519 (0.476)     0.566 (0.561)     0.589 (0.562)     230
+    CIFAR-10 subset, 4,660      0.214 (0.210)     0.257 (0.250)     0.248 (0.234)     243
     ==========================  ================  ================  ================  =====
 
     python examples/mnist_dec.py --dataset mnist --split test --data-dir ../shared/data/mnist-test-5k
