@@ -25,6 +25,8 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # for _machine
+import _machine  # noqa: E402  (benchmarks/_machine.py)
 
 import numba  # noqa: E402
 
@@ -79,6 +81,7 @@ def main(argv=None):
     parser.add_argument("--only", nargs="+", choices=["kmeans", "silhouette", "dunn", "lsa"],
                         default=["kmeans", "silhouette", "dunn", "lsa"])
     args = parser.parse_args(argv)
+    print(_machine.describe())
     numba.set_num_threads(N_THREADS)
     Xtr, ytr, Xte, yte = _load()
     X70 = np.concatenate([Xtr, Xte])

@@ -18,6 +18,7 @@ steps) and reports its steps per second, as a user sees them.
 Name the CPU (``lscpu``) beside any figure quoted from it.
 """
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -26,6 +27,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # for _machine
+import _machine  # noqa: E402  (benchmarks/_machine.py)
 
 from scratchnet.cluster import DEC  # noqa: E402
 from scratchnet.datasets import flatten, load_fashion_mnist, to_float32  # noqa: E402
@@ -57,6 +60,7 @@ def main(argv=None):
     p.add_argument("--model", choices=("dense", "conv"), default="dense")
     p.add_argument("--quick", action="store_true", help="smoke run: 2 rounds of 2 steps")
     args = p.parse_args(argv)
+    print(_machine.describe())
     if args.quick:
         args.steps, args.repeats = 2, 2
 

@@ -20,6 +20,7 @@ Usage::
     python benchmarks/bench_nn.py --quick    # smoke run, a few seconds per model
 """
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -29,6 +30,8 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # for _machine
+import _machine  # noqa: E402  (benchmarks/_machine.py)
 
 from scratchnet.nn import (BCELoss, Adam, Conv2D, Conv2DTranspose, Dense, MaxPool2D,  # noqa: E402
                            MSELoss, ReLU, Sequential, Sigmoid, UpSampling2D)
@@ -173,6 +176,7 @@ def main(argv=None):
     ap.add_argument("--seconds", type=float, default=None, help="per side per round")
     ap.add_argument("--models", default="cifar,mnist,dense")
     args = ap.parse_args(argv)
+    print(_machine.describe())
     rounds = args.rounds or (2 if args.quick else 7)
     seconds = args.seconds or (0.3 if args.quick else 2.0)
     if torch is not None:

@@ -23,6 +23,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # for _machine
+import _machine  # noqa: E402  (benchmarks/_machine.py)
+
 SHARED = Path(os.environ.get("SCRATCHNET_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 
@@ -41,6 +44,7 @@ def main(argv=None):
     p.add_argument("--neighbors", type=int, default=10)
     p.add_argument("--dims", type=int, default=10)
     args = p.parse_args(argv)
+    print(_machine.describe())
 
     X, y = load_mnist("test", data_dir=args.data_dir, download=False)
     X, y = flatten(to_float32(X))[: args.limit], y[: args.limit]
