@@ -218,7 +218,7 @@ def _bench_lsa(quick, repeats, rows):
                                                 lambda: scipy_lsa(cost), reps)
         assert cost[ro, co].sum() == cost[rr, cr].sum() or np.isclose(
             cost[ro, co].sum(), cost[rr, cr].sum(), rtol=1e-12)
-        rows.append((f"assignment {n}x{n} f64", to, tr, 1.5, "scipy"))
+        rows.append((f"assignment {n}x{n} f64", to, tr, 1.0, "scipy"))
 
 
 def _print_table(rows, repeats):

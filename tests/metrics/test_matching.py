@@ -111,7 +111,9 @@ def test_fast_equals_reference_on_small_random_cases(maximize):
 @pytest.mark.parametrize("shape", [(1, 1), (4, 4), (6, 9), (9, 6), (30, 30), (12, 40)])
 def test_reference_potentials_certify_the_matching(shape):
     """The invariant the module's docstring proves optimality with: reduced costs
-    c - u - v >= 0 everywhere, 0 on the matched pairs; v <= 0, and 0 on unmatched columns."""
+    c - u - v >= 0 everywhere, 0 on the matched pairs; on a wide matrix also v <= 0, and 0 on
+    unmatched columns (a square one matches every column, and its column reduction makes v the
+    column minima, of any sign)."""
     rng = np.random.default_rng(shape[0] * 100 + shape[1])
     for cost in (rng.normal(size=shape) * 10, rng.integers(0, 4, size=shape)):
         cost, _ = _prepare(cost, False, "test")
@@ -120,9 +122,10 @@ def test_reference_potentials_certify_the_matching(shape):
         tol = 1e-9 * (1 + np.abs(cost).max())
         assert reduced.min() >= -tol
         np.testing.assert_allclose(reduced[np.arange(cost.shape[0]), col_of_row], 0, atol=tol)
-        assert v.max() <= tol
-        unmatched = np.setdiff1d(np.arange(cost.shape[1]), col_of_row)
-        assert np.all(v[unmatched] == 0)
+        if cost.shape[0] < cost.shape[1]:  # a wide matrix's dual: v <= 0, 0 where unmatched
+            assert v.max() <= tol
+            unmatched = np.setdiff1d(np.arange(cost.shape[1]), col_of_row)
+            assert np.all(v[unmatched] == 0)
         # the dual bound equals the matching's cost: it is optimal
         assert cost[np.arange(cost.shape[0]), col_of_row].sum() == pytest.approx(
             u.sum() + v.sum(), rel=1e-12, abs=tol)
@@ -191,3 +194,49 @@ def test_accuracy_against_brute_force_over_maps():
 def test_accuracy_bad_labels():
     with pytest.raises(ValueError, match=r"expected y_pred of shape \(3,\) like y_true, got \(2,\)"):
         clustering_accuracy([0, 1, 2], [0, 1])
+
+
+def test_column_reduction_alone_solves_a_distinct_minima_matrix():
+    """Each column's minimum on its own row: the column reduction matches every row, no search
+    runs, and the potentials are its own (v = column minima, u = 0)."""
+    rng = np.random.default_rng(21)
+    perm = rng.permutation(50)
+    cost = rng.uniform(1, 2, size=(50, 50))
+    cost[perm, np.arange(50)] = rng.uniform(0, 0.5, size=50)
+    col_of_row, u, v = _solve_reference(cost)
+    np.testing.assert_array_equal(col_of_row[perm], np.arange(50))
+    np.testing.assert_array_equal(v, cost.min(axis=0))
+    np.testing.assert_array_equal(u, 0)
+    fast = np.empty(50, np.int64)
+    assert _solve_kernel(cost, fast)
+    np.testing.assert_array_equal(fast, col_of_row)
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 64, 200])
+def test_square_kernel_equals_reference_and_scipy(n):
+    """Square matrices take the column reduction in both twins: the same matching, and scipy's
+    optimal total; with ties (integers), forbidden entries, and a forbidden column."""
+    rng = np.random.default_rng(n)
+    cases = [rng.uniform(size=(n, n)), rng.integers(0, 4, size=(n, n)).astype(float)]
+    with_inf = rng.normal(size=(n, n))
+    with_inf[rng.uniform(size=(n, n)) < 0.1] = np.inf
+    cases.append(with_inf)
+    for case, cost in enumerate(cases):
+        fast = np.empty(n, np.int64)
+        try:
+            r2, c2 = scipy_lsa(cost)
+        except ValueError:
+            assert not _solve_kernel(cost, fast) and _solve_reference(cost) is None
+            continue
+        assert _solve_kernel(cost, fast)
+        ref = _solve_reference(cost)[0]
+        if case == 0:  # no ties: one optimal matching (ties may be broken differently)
+            np.testing.assert_array_equal(fast, ref)
+        assert cost[np.arange(n), ref].sum() == pytest.approx(cost[r2, c2].sum(), rel=1e-12)
+        assert cost[np.arange(n), fast].sum() == pytest.approx(cost[r2, c2].sum(), rel=1e-12)
+    if n > 1:
+        forbidden = rng.uniform(size=(n, n))
+        forbidden[:, n // 2] = np.inf  # no row may take that column: infeasible
+        for solve in SOLVERS:
+            with pytest.raises(ValueError, match="infeasible"):
+                solve(forbidden)
