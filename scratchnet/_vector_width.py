@@ -35,7 +35,8 @@ The choice is the user's to override, with the environment variable
   widths on one machine, e.g. ``benchmarks/bench_nn.py`` run once with each;
 * ``llvm``: leave LLVM's tuning alone.
 
-It does nothing when the user set ``NUMBA_CPU_FEATURES`` (theirs wins) or ``NUMBA_CPU_NAME=generic``,
+It does nothing when the user set ``NUMBA_CPU_FEATURES`` (theirs wins; one ending in
+``±prefer-256-bit`` is this module's own, inherited by a child process, and reported so) or ``NUMBA_CPU_NAME=generic``,
 or when Numba built its CPU target before ``scratchnet`` was imported: Numba creates its LLVM
 target machine once, when the first ``@njit`` function is *defined*, so the width is fixed for
 the process from then on. (``NUMBA_CPU_NAME`` alone is respected and combined with this: e.g.
@@ -70,9 +71,14 @@ def configure(environ=os.environ):
     if choice not in _CHOICES:
         raise ValueError(f"SCRATCHNET_VECTOR_WIDTH: expected one of {', '.join(_CHOICES)}, "
                          f"got {choice!r}")
+    inherited = environ.get("NUMBA_CPU_FEATURES", "")
     if choice == "llvm":
         STATUS = "LLVM's own choice (SCRATCHNET_VECTOR_WIDTH=llvm)"
-    elif environ.get("NUMBA_CPU_FEATURES") or \
+    elif inherited.endswith(("-prefer-256-bit", "+prefer-256-bit")):
+        # set by scratchnet in a parent process (the environment is inherited): same choice
+        wide = inherited.endswith("-prefer-256-bit")
+        STATUS = (f"{512 if wide else 256}-bit vectors (AVX-512, set by the parent process)")
+    elif inherited or \
             environ.get("NUMBA_CPU_NAME", "").lower() == "generic":
         STATUS = "the user's NUMBA_CPU_FEATURES / NUMBA_CPU_NAME"
     elif _numba_has_compiled():

@@ -98,3 +98,9 @@ def test_intel_tuning_gets_512_bit_code(tmp_path):
     assert narrow == 0, status_narrow  # LLVM's skylake-avx512 tuning: 256-bit only
     assert wide > 50, status_wide
     assert status_wide.startswith("512-bit")
+
+
+def test_a_child_process_reports_the_inherited_choice(fresh_numba):
+    env = {"NUMBA_CPU_FEATURES": HOST_FEATURES + ",-prefer-256-bit"}
+    assert _vector_width.configure(env).startswith("512-bit vectors")
+    assert env == {"NUMBA_CPU_FEATURES": HOST_FEATURES + ",-prefer-256-bit"}
