@@ -40,7 +40,8 @@ It does nothing when the user set ``NUMBA_CPU_FEATURES`` (theirs wins; one endin
 or when Numba built its CPU target before ``scratchnet`` was imported: Numba creates its LLVM
 target machine once, when the first ``@njit`` function is *defined*, so the width is fixed for
 the process from then on. (``NUMBA_CPU_NAME`` alone is respected and combined with this: e.g.
-``NUMBA_CPU_NAME=sapphirerapids`` on a Zen 4 shows here what a Xeon would get.) :data:`STATUS` says which happened; the benchmarks print it beside the CPU.
+``NUMBA_CPU_NAME=sapphirerapids`` on a Zen 4 shows here what a Xeon would get.)
+:data:`STATUS` says which happened; the benchmarks print it beside the CPU.
 """
 import os
 
