@@ -55,7 +55,8 @@ def test_no_avx512_no_change(monkeypatch):
 
 
 def test_too_late_once_numba_has_compiled():
-    importlib.import_module("scratchnet.nn.functional.taps")  # defining a kernel builds Numba's target
+    # defining a kernel builds Numba's target
+    importlib.import_module("scratchnet.nn.functional.taps")
     env = {}
     assert "already fixed" in _vector_width.configure(env)
     assert env == {}
