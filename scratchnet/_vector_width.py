@@ -37,10 +37,11 @@ The choice is the user's to override, with the environment variable
 
 It does nothing when the user set ``NUMBA_CPU_FEATURES`` (theirs wins; one ending in
 ``±prefer-256-bit`` is this module's own, inherited by a child process, and reported so) or
-``NUMBA_CPU_NAME=generic``, or when Numba built its CPU target before ``scratchnet`` was imported: Numba creates its LLVM
-target machine once, when the first ``@njit`` function is *defined*, so the width is fixed for
-the process from then on. (``NUMBA_CPU_NAME`` alone is respected and combined with this: e.g.
-``NUMBA_CPU_NAME=sapphirerapids`` on a Zen 4 shows here what a Xeon would get.)
+``NUMBA_CPU_NAME=generic``, or when Numba built its CPU target before ``scratchnet`` was
+imported: Numba creates its LLVM target machine once, when the first ``@njit`` function is
+*defined*, so the width is fixed for the process from then on. (``NUMBA_CPU_NAME`` alone is
+respected and combined with this: e.g. ``NUMBA_CPU_NAME=sapphirerapids`` on a Zen 4 shows here
+what a Xeon would get.)
 :data:`STATUS` says which happened; the benchmarks print it beside the CPU.
 """
 import os

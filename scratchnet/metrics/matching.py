@@ -101,13 +101,13 @@ def linear_sum_assignment(cost, maximize=False):
 
     Notes
     -----
-    Shortest augmenting paths with dual potentials (Jonker & Volgenant 1987), in the
-    rectangular form of Crouse (2016) that scipy also uses: each row in turn is joined to the
-    matching by a Dijkstra search over the reduced costs :math:`C_{ij} - u_i - v_j \ge 0`, then
-    the potentials are updated so the reduced costs stay non-negative (the module's docstring
-    explains why this is optimal). A square matrix first gets Jonker & Volgenant's column
-    reduction, which matches most rows without a search. O(n_r² n_c) time.
-    ``linear_sum_assignment_reference`` is the same algorithm in plain NumPy. Ties may make the matching differ from scipy's (or the
+    Shortest augmenting paths with dual potentials (Jonker & Volgenant 1987), in the rectangular
+    form of Crouse (2016) that scipy also uses: each row in turn is joined to the matching by a
+    Dijkstra search over the reduced costs :math:`C_{ij} - u_i - v_j \ge 0`, then the potentials
+    are updated so the reduced costs stay non-negative (the module's docstring explains why this
+    is optimal). A square matrix first gets Jonker & Volgenant's column reduction, which matches
+    most rows without a search. O(n_r² n_c) time. ``linear_sum_assignment_reference`` is the
+    same algorithm in plain NumPy. Ties may make the matching differ from scipy's (or the
     reference's) while the total cost is the same.
 
     References
