@@ -16,10 +16,9 @@ Small compiled helpers called only from inside kernels are named for what they c
 (``_pairwise.exact_sq``), as in ``cluster/_lloyd.py``.
 """
 from .dunn import dunn_index, dunn_index_reference
-from .external import (adjusted_rand_score, cluster_composition, contingency_matrix,
-                       normalized_mutual_info_score, purity_score)
-from .matching import (clustering_accuracy, linear_sum_assignment,
-                       linear_sum_assignment_reference)
+from .external import (adjusted_rand_score, cluster_composition, clustering_accuracy,
+                       contingency_matrix, normalized_mutual_info_score, purity_score)
+from .matching import linear_sum_assignment, linear_sum_assignment_reference
 from .scores import METRICS, external_scores, format_composition, score_clustering
 from .silhouette import silhouette_samples, silhouette_samples_reference, silhouette_score
 

@@ -6,6 +6,8 @@ sizes) and total n.
 """
 import numpy as np
 
+from .matching import linear_sum_assignment
+
 
 def check_no_nan(labels, who, name="labels"):
     """Refuse NaN among float labels: NaN is no label (np.unique would make one group of them,
@@ -91,6 +93,45 @@ def purity_score(y_true, y_pred):
     majority = np.zeros(b.size, np.int64)
     np.maximum.at(majority, cols, nab)          # max_a N_ab for every cluster b
     return float(majority.sum() / b.sum())
+
+
+def clustering_accuracy(y_true, y_pred):
+    r"""Accuracy of a clustering under the best one-to-one map from clusters to classes.
+
+    .. math:: \text{ACC} = \max_{m} \frac{1}{n} \sum_{i=1}^{n} [\, y_i = m(\hat y_i) \,]
+
+    where m ranges over injective maps between cluster ids and class ids, found by
+    ``linear_sum_assignment`` on the contingency table (maximised).
+
+    Parameters
+    ----------
+    y_true, y_pred : array_like (n,)
+        Any hashable labels; the number of clusters may differ from the number of classes.
+
+    Returns
+    -------
+    float in [0, 1]
+
+    Notes
+    -----
+    With more clusters than classes, the surplus clusters stay unmatched and all their samples
+    count as errors (the strict convention of Xie et al. 2016's ``cluster_acc`` when the
+    counts are equal); with fewer, the surplus classes do. 1 for any relabelling of the truth.
+
+    Examples
+    --------
+    >>> clustering_accuracy([0, 0, 1, 1, 2], [5, 5, 3, 3, 3])
+    0.8
+    """
+    y_true, y_pred = _check_label_pair(y_true, y_pred, "clustering_accuracy")
+    if y_true.size == 0:
+        raise ValueError("clustering_accuracy: expected at least one sample, got 0")
+    t, nt = _encode(y_true)
+    p, npr = _encode(y_pred)
+    table = np.zeros((npr, nt), dtype=np.int64)
+    np.add.at(table, (p, t), 1)
+    rows, cols = linear_sum_assignment(table, maximize=True)
+    return float(table[rows, cols].sum() / y_true.size)
 
 
 def _entropy(counts):

@@ -1,5 +1,5 @@
-r"""Hungarian matching: the linear assignment problem, solved by shortest augmenting paths, and
-the clustering accuracy built on it.
+r"""Hungarian matching: the linear assignment problem, solved by shortest augmenting paths (the
+clustering accuracy of :mod:`.external` is built on it).
 
 **The problem.** Given a cost matrix C (n_r × n_c), pair rows with columns, each at most once,
 as many pairs as possible (min(n_r, n_c)), for the smallest total cost. Below n_r ≤ n_c, so
@@ -67,7 +67,6 @@ steps with the same names, as loops.
 import numpy as np
 from numba import njit
 
-from .external import _encode, _check_label_pair
 
 
 def linear_sum_assignment(cost, maximize=False):
@@ -368,46 +367,3 @@ def _augmenting_path_kernel(cost, u, v, pred_row, row_of_col, shortest, i, row_r
         n_unsettled -= 1
         unsettled[index] = unsettled[n_unsettled]  # settled: swap it out of the packed front
     return sink, delta
-
-
-# ---------------------------------------------------------------------------------------------
-# Clustering accuracy
-# ---------------------------------------------------------------------------------------------
-
-def clustering_accuracy(y_true, y_pred):
-    r"""Accuracy of a clustering under the best one-to-one map from clusters to classes.
-
-    .. math:: \text{ACC} = \max_{m} \frac{1}{n} \sum_{i=1}^{n} [\, y_i = m(\hat y_i) \,]
-
-    where m ranges over injective maps between cluster ids and class ids, found by
-    ``linear_sum_assignment`` on the contingency table (maximised).
-
-    Parameters
-    ----------
-    y_true, y_pred : array_like (n,)
-        Any hashable labels; the number of clusters may differ from the number of classes.
-
-    Returns
-    -------
-    float in [0, 1]
-
-    Notes
-    -----
-    With more clusters than classes, the surplus clusters stay unmatched and all their samples
-    count as errors (the strict convention of Xie et al. 2016's ``cluster_acc`` when the
-    counts are equal); with fewer, the surplus classes do. 1 for any relabelling of the truth.
-
-    Examples
-    --------
-    >>> clustering_accuracy([0, 0, 1, 1, 2], [5, 5, 3, 3, 3])
-    0.8
-    """
-    y_true, y_pred = _check_label_pair(y_true, y_pred, "clustering_accuracy")
-    if y_true.size == 0:
-        raise ValueError("clustering_accuracy: expected at least one sample, got 0")
-    t, nt = _encode(y_true)
-    p, npr = _encode(y_pred)
-    table = np.zeros((npr, nt), dtype=np.int64)
-    np.add.at(table, (p, t), 1)
-    rows, cols = linear_sum_assignment(table, maximize=True)
-    return float(table[rows, cols].sum() / y_true.size)

@@ -15,7 +15,7 @@ import numpy as np
 from .dunn import dunn_index
 from .external import (adjusted_rand_score, cluster_composition, normalized_mutual_info_score,
                        purity_score)
-from .matching import clustering_accuracy
+from .external import clustering_accuracy
 from .silhouette import silhouette_score
 
 METRICS = ("silhouette", "dunn", "acc", "nmi", "ari", "purity")
