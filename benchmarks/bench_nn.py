@@ -199,12 +199,16 @@ def main(argv=None):
         for key, width in (("torch NCHW", 11), ("torch channels-last", 9)):
             cells.append(f"{statistics.median(rates[key]):{width},.0f}" if key in rates
                          else f"{'skipped' if torch is None else '-':>{width}s}")
+        spread = []
         for key, width in (("torch NCHW", 7), ("torch channels-last", 6)):
             if key in rates:
-                ratio = statistics.median(a / b for a, b in zip(ours, rates[key]))
-                cells.append(f"{ratio:{width - 1}.2f}×")
+                per_round = [a / b for a, b in zip(ours, rates[key])]
+                cells.append(f"{statistics.median(per_round):{width - 1}.2f}×")
+                spread.append(f"{min(per_round):.2f}-{max(per_round):.2f}")
             else:
                 cells.append(f"{'-':>{width}s}")
+        if spread:  # a shared machine's speed drifts: show how far the rounds disagreed
+            cells.append(f"  (rounds: {', '.join(spread)})")
         print(" ".join(cells), flush=True)
 
 
