@@ -61,12 +61,11 @@ potentials break; a square matrix matches every column, so its potentials may ta
 ``linear_sum_assignment_reference`` is its plain NumPy twin, the same algorithm one NumPy line
 per step, which the tests hold equal to it, to scipy and to a brute force; private Numba
 kernels end in ``_kernel``. Both share ``_prepare`` (validation) and ``_pairs`` (the result).
-Read ``_solve_reference`` first; ``_solve_kernel`` and ``_augmenting_path_kernel`` are the same
-steps with the same names, as loops.
+Read ``_solve_reference`` first; ``_solve_kernel``, ``_column_reduction_kernel`` and
+``_augmenting_path_kernel`` are the same steps with the same names, as loops.
 """
 import numpy as np
 from numba import njit
-
 
 
 def linear_sum_assignment(cost, maximize=False):
