@@ -3,13 +3,12 @@ r"""Element-wise activations: ReLU and the logistic sigmoid.
 ReLU's two maps come twice, as everywhere in :mod:`scratchnet.nn`: a NumPy reference
 (``relu_reference``, ``relu_backward_reference``) and, right below each, its Numba twin
 (``_relu_kernel``...), one pass over the data with no temporary. NumPy's ``np.maximum(x, 0)``
-took 0.39 ms on a 128×8×32×32 float32 batch against 0.09 for the loop, and ``g * (y > 0)``
-0.33 against 0.15 (it first writes the boolean mask, then reads it back); over the CIFAR
-autoencoder's six ReLU layers, 1.6 ms of a 26 ms half-batch step became 0.6 ms (AMD EPYC Zen
-4). The layer runs the kernel
-on contiguous float32/float64 arrays of one shape, and the reference on anything else. Both
-propagate NaN as NumPy does (a NaN input gives a NaN output; a NaN gradient stays NaN), so a
-diverging run is still caught at its loss.
+took 0.39 ms on a 128×8×32×32 float32 batch against 0.09 for the loop, and ``g * (y > 0)`` 0.33
+against 0.15 (it first writes the boolean mask, then reads it back); over the CIFAR
+autoencoder's six ReLU layers, 1.6 ms of a 26 ms half-batch step became 0.6 ms (AMD EPYC Zen 4).
+The layer runs the kernel on contiguous float32/float64 arrays of one shape, and the reference
+on anything else. Both propagate NaN as NumPy does (a NaN input gives a NaN output; a NaN
+gradient stays NaN), so a diverging run is still caught at its loss.
 """
 import numpy as np
 from numba import njit
