@@ -76,8 +76,8 @@ class ReLU(Layer):
     -----
     Backward: :math:`\partial L / \partial x = G \odot [x > 0]` (the subgradient 0 is taken at
     :math:`x = 0`, as in Keras and PyTorch). The layer keeps its output :math:`y`, since
-    :math:`y > 0 \iff x > 0`; the mask is a boolean array and the returned gradient has ``G``'s
-    dtype (nothing upcasts).
+    :math:`y > 0 \iff x > 0`; the returned gradient has ``G``'s dtype (the mask multiplies by
+    1 or 0, nothing upcasts).
 
     Examples
     --------
