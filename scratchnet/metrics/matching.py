@@ -199,9 +199,10 @@ def _solve_reference(cost):
     v = np.zeros(n_c)                                 # column potentials
     col_of_row = np.full(n_r, -1, dtype=np.int64)     # the matching, -1 = free
     row_of_col = np.full(n_c, -1, dtype=np.int64)     # ... seen from the columns
-    if n_r == n_c and np.isfinite(cost.min(axis=0)).all():
+    column_min = cost.min(axis=0) if n_r == n_c else None
+    if column_min is not None and np.isfinite(column_min).all():
         # column reduction: v_j = the column's minimum, and its row takes it if still free
-        v[:] = cost.min(axis=0)
+        v[:] = column_min
         lowest_row = cost.argmin(axis=0)
         for j in range(n_c - 1, -1, -1):
             if col_of_row[lowest_row[j]] == -1:
