@@ -84,7 +84,7 @@ class Autoencoder:
     # -- training ---------------------------------------------------------------------------
     def fit(self, X, epochs=None, batch_size=None, validation_data=None, random_state=None,
             callbacks=(), verbose=True, initial_epoch=0, optimizer=None, noise=0.0,
-            steps=None):
+            steps=None, augment=None):
         """Train encoder and decoder to reconstruct ``X`` (target = input).
 
         Parameters
@@ -110,6 +110,12 @@ class Autoencoder:
             Train for this many optimizer steps (batches) instead of ``epochs`` (giving both
             is an error): 5,000 images then get as much training as 70,000 do. The last epoch
             may be partial; see :meth:`Sequential.fit` for the rules, resuming included.
+        augment : callable, optional
+            A random variant of every batch, input and target alike (e.g.
+            ``scratchnet.augment.RandomAffine(image_shape=(1, 28, 28))`` for a dense
+            autoencoder of 28×28 images): the autoencoder learns to rebuild randomly shifted
+            and turned images, and its codes become nearly the same for a shape wherever it
+            sits in the frame (DEC-DA's pretraining). Applied before ``noise``.
 
         Returns
         -------
@@ -143,7 +149,8 @@ class Autoencoder:
             X, X, loss=LOSSES[self.loss](), optimizer=self.optimizer_, epochs=epochs,
             steps=steps, batch_size=batch_size, validation_data=val,
             random_state=random_state, callbacks=callbacks, verbose=verbose,
-            initial_epoch=initial_epoch, corrupt=masking_noise(noise) if noise else None)
+            initial_epoch=initial_epoch, corrupt=masking_noise(noise) if noise else None,
+            augment=augment)
         for key in ("loss", "val_loss"):
             self.history_[key].extend(history.history.get(key, []))
         return history

@@ -201,7 +201,7 @@ class Sequential:
     # ---- training --------------------------------------------------------------------------
     def fit(self, X, Y, *, loss, optimizer, epochs=None, batch_size=32, validation_data=None,
             shuffle=True, random_state=None, callbacks=(), verbose=True, initial_epoch=0,
-            history=None, corrupt=None, steps=None):
+            history=None, corrupt=None, steps=None, augment=None):
         r"""Train with mini-batch gradient descent; returns the :class:`History`.
 
         Parameters
@@ -241,6 +241,12 @@ class Sequential:
             ``corrupt(xb, rng) -> xb'`` is applied to every input batch, never to the target:
             with ``Y = X`` this trains a *denoising* autoencoder. ``rng`` is
             ``default_rng([seed, epoch, 1])``, so a resumed run draws the same noise.
+        augment : callable, optional
+            ``augment(xb, rng) -> xb'`` draws a random variant of every input batch (e.g.
+            :class:`scratchnet.augment.RandomAffine`, a random shift and rotation of each
+            image), before ``corrupt``. When ``Y`` is ``X`` (an autoencoder) the target is the
+            augmented batch too: the model learns to rebuild the moved image, so its codes
+            describe the shape wherever it sits. ``rng`` is ``default_rng([seed, epoch, 2])``.
         steps : int, optional
             Train for this many optimizer steps (batches) instead of a number of epochs: the
             training size no longer depends on the number of samples. Epochs run as usual
@@ -284,6 +290,10 @@ class Sequential:
             raise ValueError(f"fit: batch_size must be a positive int, got {batch_size!r}")
         n_batches = math.ceil(len(X) / batch_size)
         epochs = check_length(epochs, steps, n_batches, initial_epoch)
+        for name, hook in (("corrupt", corrupt), ("augment", augment)):
+            if hook is not None and not callable(hook):
+                raise TypeError(f"fit: expected {name} as a callable (batch, rng) -> batch, "
+                                f"got {type(hook).__name__}")
         seed = as_seed(random_state)
         history = History() if history is None else history
         for cb in callbacks:
@@ -298,6 +308,7 @@ class Sequential:
             batches = n_batches if steps is None else min(n_batches, steps - epoch * n_batches)
             order = np.random.default_rng([seed, epoch]).permutation(n) if shuffle else None
             noise_rng = np.random.default_rng([seed, epoch, 1]) if corrupt is not None else None
+            augment_rng = np.random.default_rng([seed, epoch, 2]) if augment is not None else None
             for cb in callbacks:
                 if hasattr(cb, "on_epoch_begin"):
                     cb.on_epoch_begin(epoch, {})
@@ -311,6 +322,9 @@ class Sequential:
                     if order is not None:
                         idx = order[idx]
                     xb, yb = self._cast(X[idx]), self._cast(Y[idx])
+                    if augment is not None:
+                        xb = self._cast(augment(xb, augment_rng))
+                        yb = xb if Y is X else yb
                     if corrupt is not None:
                         xb = self._cast(corrupt(xb, noise_rng))
                     value = self._train_batch(xb, yb, loss, optimizer)
