@@ -47,7 +47,7 @@ def _dec_steps(dec, X, p, steps, rng):
     start = time.perf_counter()
     for _ in range(steps):
         idx = rng.integers(0, len(X), 256)
-        dec._train_step(X[idx], p[idx])
+        dec._train_step(X[idx], p[idx], 0)
     return (time.perf_counter() - start) / steps
 
 

@@ -26,6 +26,8 @@ References
    Analysis", ICML 2016, arXiv:1511.06335.
 .. [2] X. Guo, L. Gao, X. Liu and J. Yin, "Improved Deep Embedded Clustering with Local
    Structure Preservation", IJCAI 2017.
+.. [3] X. Guo, E. Zhu, X. Liu and J. Yin, "Deep Embedded Clustering with Data Augmentation",
+   ACML 2018.
 """
 import math
 import os
@@ -92,6 +94,12 @@ class DEC(BaseEstimator):
         Where the centroids start: K-means on the codes (``n_init`` restarts), or given
         centroids in code space (e.g. those of a K-means already run on the same codes;
         ``n_init`` is then unused). The first labels are the nearest centroids.
+    augment : callable, optional
+        ``augment(xb, rng) -> xb'``, e.g. :class:`scratchnet.augment.RandomAffine`: every
+        training batch is a random variant of the images, while the target :math:`P` is
+        computed on the plain ones (DEC-DA [3]_): the encoder learns to give a moved or turned
+        image the cluster of the original. IDEC's decoder then rebuilds the variant. ``rng``
+        is ``default_rng([seed, step, 1])``, so a resumed run draws the same variants.
 
     Attributes
     ----------
@@ -133,7 +141,7 @@ class DEC(BaseEstimator):
     def __init__(self, encoder, n_clusters, alpha=1.0, update_interval=140, tol=1e-3,
                  max_iter=20000, batch_size=256, optimizer=None, reconstruction_weight=0.0,
                  decoder=None, n_init=20, random_state=None, reconstruction_loss="mse",
-                 callbacks=(), verbose=True, init="k-means"):
+                 callbacks=(), verbose=True, init="k-means", augment=None):
         # stored as given and checked by fit (scikit-learn's convention, which clone relies on)
         self.encoder, self.decoder = encoder, decoder
         self.n_clusters, self.alpha = n_clusters, alpha
@@ -143,7 +151,7 @@ class DEC(BaseEstimator):
         self.reconstruction_weight = reconstruction_weight
         self.reconstruction_loss = reconstruction_loss
         self.random_state, self.callbacks, self.verbose = random_state, callbacks, verbose
-        self.init = init
+        self.init, self.augment = init, augment
 
     def _check_params(self):
         for name in ("n_clusters", "update_interval", "max_iter", "batch_size", "n_init"):
@@ -161,6 +169,9 @@ class DEC(BaseEstimator):
         if self.reconstruction_loss not in _RECONSTRUCTION:
             raise ValueError(f"DEC: reconstruction_loss must be one of "
                              f"{sorted(_RECONSTRUCTION)}, got {self.reconstruction_loss!r}")
+        if self.augment is not None and not callable(self.augment):
+            raise ValueError(f"DEC: augment must be None or a callable (batch, rng) -> batch, "
+                             f"got {type(self.augment).__name__}")
         optimizer = self.optimizer
         if not (optimizer is None or callable(optimizer) or optimizer in _OPTIMIZERS):
             raise ValueError(f"DEC: optimizer must be None, one of {sorted(_OPTIMIZERS)} or a "
@@ -218,7 +229,7 @@ class DEC(BaseEstimator):
             stop = min(it + self.update_interval, self.max_iter)
             for step in range(it, stop):
                 idx = next(batches)
-                step_losses = self._train_step(X[idx], p[idx])
+                step_losses = self._train_step(X[idx], p[idx], step)
                 if not np.isfinite(step_losses).all():   # before a NaN reaches a checkpoint
                     bar.close()
                     raise self._diverged(step_losses, step, n)
@@ -287,13 +298,17 @@ class DEC(BaseEstimator):
                 yield order[b * self.batch_size:(b + 1) * self.batch_size]
             epoch, b = epoch + 1, 0
 
-    def _train_step(self, xb, pb):
-        r"""One batch: :math:`L_c = KL(P \| Q)` (+ :math:`\lambda L_r`), backward, update.
+    def _train_step(self, xb, pb, step):
+        r"""One batch: :math:`L_c = KL(P \| Q)` (+ :math:`\lambda L_r`), backward, update; with
+        ``augment``, on a random variant of the batch (P stays that of the plain images).
 
         A NaN or infinite loss skips the update (``fit`` then raises
         :class:`~scratchnet.nn.TrainingDivergedError`).
         """
         xb = xb.astype(self._dtype, copy=False)
+        if self.augment is not None:
+            xb = self.augment(xb, np.random.default_rng([self._seed, step, 1]))
+            xb = xb.astype(self._dtype, copy=False)
         if self.reconstruction_weight == 0:  # DEC: the chain's step, as fit's
             return self._chain._train_batch(xb, pb.astype(self._dtype, copy=False), self._kl,
                                             self.optimizer_), 0.0
