@@ -179,13 +179,20 @@ def kmeans_example_parser(description, name, **kwargs):
     return parse
 
 
-def parse_example_args(p, argv, name):
+def parse_example_args(p, argv, name, check=None):
     """Parse an example's flags, apply ``--quick`` and check ``--out`` before any work.
 
     ``--quick`` is a smoke run: 400 images (or ``--limit``), one epoch unless ``--steps`` was
     given other than its default, two K-means restarts. Its results go to
-    ``out/<name>-quick``, so they never overwrite the full run's in ``out/<name>``."""
+    ``out/<name>-quick``, so they never overwrite the full run's in ``out/<name>``.
+
+    ``check(args)`` returns the message of the first setting that cannot work, or None: it
+    runs here, before any data is loaded, so that a bad setting never costs a run (the message
+    is a usage error, exit status 2)."""
     args = p.parse_args(argv)
+    problem = check(args) if check is not None else None
+    if problem:
+        p.error(problem)
     if args.quick:
         args.limit, args.epochs = args.limit or 400, min(args.epochs, 1)
         if getattr(args, "steps", None) == p.get_default("steps"):
