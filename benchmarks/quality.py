@@ -117,6 +117,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from scratchnet._io import atomic_write  # noqa: E402
 SHARED = Path(os.environ.get("SCRATCHNET_SHARED_DATA", ROOT.parent / "shared" / "data"))
 DATASETS = {
     # name: (--dataset, --split, --data-dir) for the example's loader, or None (scikit-learn)
@@ -202,6 +204,8 @@ def main(argv=None):
     p.add_argument("--datasets", nargs="+", choices=sorted(DATASETS), default=list(DATASETS))
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--seed", type=int, default=0, help="first seed")
+    p.add_argument("--dec", action="store_true",
+                   help="the example's --dec: every DEC variant in its own row")
     p.add_argument("--reference", action="store_true",
                    help="also UMAP on the pixels, then K-means")
     p.add_argument("--umap-learn", action="store_true",
@@ -210,11 +214,14 @@ def main(argv=None):
     p.add_argument("--out", default="out/quality", help="folder of quality.json")
     args = p.parse_args(argv)
     example = _example()
-    summary = {}
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    summary, every_run = {}, {}
     for name in args.datasets:
         runs = []
         for seed in range(args.seed, args.seed + args.seeds):
-            argv_example = ["--quiet", "--seed", str(seed)] + (["--quick"] if args.quick else [])
+            argv_example = (["--quiet", "--seed", str(seed)] + (["--quick"] if args.quick else [])
+                            + (["--dec"] if args.dec else []))
             recipe_args = example.parse(argv_example)   # the example's defaults, unchanged
             images, y = load(name, args.quick, seed)
             print(f"{name}: {len(images)} images of {images.shape[1:]}, seed {seed}", flush=True)
@@ -224,11 +231,14 @@ def main(argv=None):
             if args.reference:
                 results.update(references(images, y, seed, umap_learn=args.umap_learn))
             runs.append(results)
+            # each seed's scores as soon as it ends: an interrupted run keeps the finished ones
+            every_run[name] = runs
+            text = json.dumps(every_run, indent=1, default=float)
+            atomic_write(out / "runs.json", lambda f: f.write(text), binary=False)
         summary[name] = summarize(name, runs, runs[0]["final"]["stage"])
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "quality.json").write_text(json.dumps(summary, indent=2, default=float))
-    print(f"\nquality.json in {out}/")
+    text = json.dumps(summary, indent=2, default=float)
+    atomic_write(out / "quality.json", lambda f: f.write(text), binary=False)
+    print(f"\nquality.json (the tables) and runs.json (every seed) in {out}/")
     return 0
 
 

@@ -1,45 +1,54 @@
-"""Images of any size: pixels → autoencoder → UMAP → clusters (N2D), and DEC (W3).
+"""Images of any size: pixels → augmented autoencoder → UMAP → clusters (N2D) → DEC-DA.
 
 The flow, one stage after another, each scored against the true classes (which the clustering
 never sees) and timed:
 
 1. **pixels + K-means** (k = ``--clusters``): the baseline.
 2. **AE + K-means**: the dense autoencoder D-500-500-2000-10 of DEC and N2D (ReLU, linear code
-   and output; Adam, mean squared error) is pretrained for ``--steps`` optimizer steps, however
-   many images there are (5,000 or 70,000 get the same training), then K-means on its codes.
-3. **AE + UMAP** (N2D, McConville et al. 2020): UMAP (``scratchnet.manifold``) lays the codes
-   out in ``--umap-dims`` dimensions with ``min_dist=0`` and ``--umap-neighbors`` neighbours, so
-   each class packs tightly; then K-means (**AE + UMAP + K-means**) and a full-covariance
-   Gaussian mixture (**AE + UMAP + GMM**) on that layout.
-4. **DEC** (optional, ``--dec``): the encoder and Student-t centroids trained on KL(P || Q)
-   (Xie, Girshick & Farhadi 2016), starting from the N2D partition (``--dec-start n2d``: the
-   mean L2-normalised code of each of its clusters), from K-means on the codes (``codes``,
-   the paper's start) or on the centred pixels (``pixels``).
+   and output) trained with Adam on the mean squared error for ``--steps`` optimizer steps,
+   however many images there are, on **randomly shifted and turned copies** of each batch
+   (``--shift`` of the image size, ``--rotation`` degrees; the target is the moved copy
+   itself, as DEC-DA pretrains [2]_), then K-means on its codes.
+3. **AE + UMAP** (N2D [1]_): UMAP lays the z-scored codes out in ``--clusters`` dimensions
+   with ``min_dist=0`` and 10 neighbours, so each class packs tightly; then K-means
+   (**AE + UMAP + K-means**) and a full-covariance Gaussian mixture (**AE + UMAP + GMM**) on
+   that layout. Each fails now and then on some layout (a pair of classes merged, another
+   split), not always the same one, so **N2D** is the one of the two that cuts the fewest of
+   the codes' neighbour links: no label is used (:func:`pick_partition`).
+4. **DEC-DA from N2D**: DEC [3]_ trains the encoder and Student-t centroids on KL(P || Q),
+   starting from the N2D clusters' mean codes, on randomly moved copies of each batch while
+   the target P comes from the plain images (DEC-DA [2]_). It sharpens what the layout found
+   into the encoder itself: the recipe's answer.
 
-The recipe's answer is the stage ``--final`` (default ``AE + UMAP + GMM``). It is fixed in
-advance, never picked by looking at the labels; ``metrics.json`` names it under ``"final"``
-and the table marks it with ``*``. ``metrics.json`` is written before the figures (confusion
-matrix of the answer, pretraining loss, decoded cluster means, the UMAP layout), so a figure
-that fails costs only itself.
+``--dec`` adds DEC's other variants, each in its own row: the paper's start (K-means on the
+codes) with plain batches (**DEC from codes**), with augmented ones (**DEC-DA from codes**) and
+with the decoder kept (**IDEC-DA from codes**, IDEC [4]_ with weight 1), and from the N2D start
+with plain batches (**DEC from N2D**) and with the decoder (**IDEC-DA from N2D**).
 
-Measured with the defaults (2026-11-29, session 6), 3 seeds, ACC mean (worst seed) and seconds
-per seed end to end on a 2-core AMD EPYC (``benchmarks/quality.py`` keeps every stage, why the defaults are
-these, and what was tried):
-
-    ==========================  ================  ================  ================  =====
-    data                        pixels + K-means  AE + UMAP + K-m.  AE + UMAP + GMM   s
-    ==========================  ================  ================  ================  =====
-    MNIST test, first 5,000     0.599 (0.593)     0.892 (0.886)     0.901 (0.894)     165
-    scikit-learn 8×8 digits     0.792 (0.791)     0.867 (0.814)     0.889 (0.885)     119
-    Fashion-MNIST, 70,000       0.519 (0.476)     0.566 (0.561)     0.589 (0.562)     230
-    CIFAR-10 subset, 4,660      0.214 (0.210)     0.257 (0.250)     0.248 (0.234)     243
-    ==========================  ================  ================  ================  =====
+The recipe's answer is the stage ``--final`` (default ``DEC-DA from N2D``), fixed in advance,
+never picked by looking at the labels; ``metrics.json`` names it under ``"final"`` and the
+table marks it with ``*``. ``metrics.json`` is written before the figures (confusion matrix of
+the answer, pretraining loss, decoded cluster means, the UMAP layout), so a figure that fails
+costs only itself. ``benchmarks/quality.py`` measures every stage on every dataset here, over
+seeds, and says why the defaults are these.
 
     python examples/mnist_dec.py --dataset mnist --split test --data-dir ../shared/data/mnist-test-5k
-    python examples/mnist_dec.py --dataset fashion-mnist --split all --seeds 3
+    python examples/mnist_dec.py --dataset fashion-mnist --split all --seeds 3 --dec
     python examples/mnist_dec.py --dataset fashion-mnist --quick
+
+References
+----------
+.. [1] R. McConville, R. Santos-Rodriguez, R. J. Piechocki and I. Craddock, "N2D: (Not Too)
+   Deep Clustering via Clustering the Local Manifold of an Autoencoded Embedding", ICPR 2020.
+.. [2] X. Guo, E. Zhu, X. Liu and J. Yin, "Deep Embedded Clustering with Data Augmentation",
+   ACML 2018.
+.. [3] J. Xie, R. Girshick and A. Farhadi, "Unsupervised Deep Embedding for Clustering
+   Analysis", ICML 2016.
+.. [4] X. Guo, L. Gao, X. Liu and J. Yin, "Improved Deep Embedded Clustering with Local
+   Structure Preservation", IJCAI 2017.
 """
 import argparse
+import copy
 import sys
 from functools import partial
 from pathlib import Path
@@ -47,18 +56,27 @@ from pathlib import Path
 import numpy as np
 
 from scratchnet import plot
-from scratchnet.cluster import (DEC, GaussianMixture, KMeans, centered_pixel_kmeans,
-                                cluster_means)
+from scratchnet.augment import RandomAffine
+from scratchnet.cluster import DEC, GaussianMixture, KMeans, cluster_means
 from scratchnet.datasets import class_names, flatten, load_images
 from scratchnet.experiment import (example_parser, fit_length, parse_example_args, positive_int,
                                    run_seeds, timer)
 from scratchnet.manifold import UMAP
 from scratchnet.metrics import external_scores
 from scratchnet.models import Autoencoder, decoded_images, dense_autoencoder
-from scratchnet.nn import L2Normalize, Sequential
+from scratchnet.nn import Sequential
 
 COLUMNS = ("acc", "nmi", "ari", "purity", "seconds")
-STAGES = ("pixels + K-means", "AE + K-means", "AE + UMAP + K-means", "AE + UMAP + GMM", "DEC")
+N2D_STAGES = ("AE + UMAP + K-means", "AE + UMAP + GMM")
+# DEC's variants: (where the centroids start, augmented batches, reconstruction weight)
+DEC_VARIANTS = {"DEC from codes": ("codes", False, 0.0),
+                "DEC-DA from codes": ("codes", True, 0.0),
+                "IDEC-DA from codes": ("codes", True, 1.0),
+                "DEC from N2D": ("n2d", False, 0.0),
+                "DEC-DA from N2D": ("n2d", True, 0.0),
+                "IDEC-DA from N2D": ("n2d", True, 1.0)}
+ANSWER = "DEC-DA from N2D"
+STAGES = ("pixels + K-means", "AE + K-means") + N2D_STAGES + ("N2D",) + tuple(DEC_VARIANTS)
 
 
 def _report(stage, scores):
@@ -73,14 +91,22 @@ def _print_refresh(dec, logs):
           f"NMI {logs.get('nmi', float('nan')):.4f}", flush=True)
 
 
-def pretrain(args, X, seed):
+def augmentation(args, image_shape):
+    """The random shift and rotation of every training batch, or None when both are 0."""
+    if args.shift == 0 and args.rotation == 0:
+        return None
+    return RandomAffine(shift=args.shift, rotation=args.rotation, image_shape=image_shape)
+
+
+def pretrain(args, images, seed):
     """The autoencoder of this seed: trained now for ``--steps``, or loaded from ``--ae-cache``."""
+    X = flatten(images)
     length = fit_length(args)
     size = f"{length['steps']}steps" if "steps" in length else f"{length['epochs']}ep"
     # the file name holds every setting the pretrained weights depend on
     tag = (f"ae_{args.dataset}_{args.split}_{args.limit or 'full'}_n{len(X)}x{X.shape[1]}_"
            f"{'-'.join(map(str, args.dims))}_{size}_lr{args.ae_lr:g}_bs{args.batch_size}_"
-           f"noise{args.noise:g}_seed{seed}.npz")
+           f"noise{args.noise:g}_shift{args.shift:g}_rot{args.rotation:g}_seed{seed}.npz")
     cache = Path(args.ae_cache) / tag if args.ae_cache else None
     if cache is not None and cache.exists():
         print(f"autoencoder: loaded {cache} (pretraining skipped)")
@@ -89,11 +115,54 @@ def pretrain(args, X, seed):
     ae.optimizer_kwargs = {"lr": args.ae_lr}
     with timer() as t:
         ae.fit(X, batch_size=args.batch_size, random_state=seed, verbose=not args.quiet,
-               noise=args.noise, **length)
+               noise=args.noise, augment=augmentation(args, images.shape[1:]), **length)
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         ae.save(cache)
     return ae, t.seconds
+
+
+def umap_layout(scaled, args, seed):
+    """UMAP of the scaled codes: ``(layout, umap, fitted)``, ``fitted`` the indices of the
+    codes UMAP learned from (its ``graph_`` is theirs). With more than ``--umap-sample`` codes,
+    UMAP learns its layout from that many drawn at random and places the others next to their
+    neighbours among them (``UMAP.transform``).
+
+    Ten neighbours among 70,000 Fashion-MNIST codes see a much smaller piece of each class than
+    among 10,000, and the layout then falls apart along styles within the classes:
+    the same autoencoder's codes gave 0.56 ACC laid out all at once, 0.67 laid out from 10,000
+    (``benchmarks/quality.py`` has the numbers). Drawing 10,000 keeps what a neighbourhood means
+    the same at every size, and it is three times faster.
+    """
+    umap = UMAP(n_components=args.clusters, n_neighbors=args.umap_neighbors, min_dist=0.0,
+                random_state=seed, verbose=not args.quiet)
+    n = len(scaled)
+    if n <= args.umap_sample:
+        return umap.fit_transform(scaled), umap, np.arange(n)
+    sample = np.sort(np.random.default_rng([seed, 7]).choice(n, args.umap_sample,
+                                                             replace=False))
+    rest = np.setdiff1d(np.arange(n), sample)
+    umap.fit(scaled[sample])
+    layout = np.empty((n, umap.n_components), dtype=umap.embedding_.dtype)
+    layout[sample] = umap.embedding_
+    layout[rest] = umap.transform(scaled[rest])
+    return layout, umap, sample
+
+
+def pick_partition(graph, candidates):
+    """The name of the partition in ``candidates`` ({name: labels}) that cuts the least weight
+    of ``graph``, UMAP's fuzzy graph of the codes' nearest neighbours.
+
+    Both candidates cluster the same layout and differ where one of them went wrong: two
+    classes in one cluster and, to keep k clusters, one class cut in two. Cutting a class
+    severs many strong neighbour links; the links between two classes that were merged are
+    few and weak. So the partition that keeps more of the graph's weight inside its clusters
+    is the one to trust; the labels are never looked at.
+    """
+    rows, cols, weights = graph.rows, graph.indices, graph.data
+    cut = {name: float(weights[labels[rows] != labels[cols]].sum())
+           for name, labels in candidates.items()}
+    return min(cut, key=cut.get)
 
 
 def run(args, seed, out):
@@ -110,20 +179,20 @@ def recipe(images, y, args, seed):
     """All stages on ``images`` (N, C, H, W) in [0, 1] for one seed: ``(results, state)``, the
     scores of each stage and what the figures need. ``y`` only scores."""
     X = flatten(images)
-    k, results = args.clusters, {}
+    k, results, labels_of = args.clusters, {}, {}
 
     def score(stage, labels, seconds, **extra):
         results[stage] = dict(external_scores(y, labels), seconds=seconds, **extra)
+        labels_of[stage] = labels
         _report(stage, results[stage])
-        return labels
 
     # 1. the baseline
     with timer() as t:
         km = KMeans(k, n_init=args.n_init, random_state=seed).fit(X)
     score("pixels + K-means", km.labels_, t.seconds)
 
-    # 2. pretrain, encode, K-means on the codes
-    ae, train_seconds = pretrain(args, X, seed)
+    # 2. pretrain on augmented batches, encode the plain images, K-means on the codes
+    ae, train_seconds = pretrain(args, images, seed)
     with timer() as t:
         codes = ae.features(X)
         km = KMeans(k, n_init=args.n_init, random_state=seed).fit(codes)
@@ -134,13 +203,9 @@ def recipe(images, y, args, seed):
     # unit is first put on the same scale (z-scores; a dead unit stays 0), so the neighbours
     # UMAP finds are not those of the one or two units with the widest range.
     with timer() as t_umap:
-        scaled = codes
-        if args.standardize:
-            spread = codes.std(axis=0)
-            scaled = (codes - codes.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
-        umap = UMAP(n_components=args.umap_dims or k, n_neighbors=args.umap_neighbors,
-                    min_dist=0.0, random_state=seed, verbose=not args.quiet)
-        layout = umap.fit_transform(scaled)
+        spread = codes.std(axis=0)
+        scaled = (codes - codes.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
+        layout, umap, fitted = umap_layout(scaled, args, seed)
     with timer() as t:
         n2d_km = KMeans(k, n_init=args.n_init, random_state=seed).fit(layout)
     score("AE + UMAP + K-means", n2d_km.labels_, t_umap.seconds + t.seconds)
@@ -148,30 +213,34 @@ def recipe(images, y, args, seed):
         gmm = GaussianMixture(k, covariance_type="full", n_init=args.gmm_init,
                               random_state=seed).fit(layout)
     score("AE + UMAP + GMM", gmm.labels_, t_umap.seconds + t.seconds)
-    answer = {"AE + UMAP + K-means": n2d_km.labels_, "AE + UMAP + GMM": gmm.labels_}
+    with timer() as t:
+        picked = pick_partition(umap.graph_, {s: labels_of[s][fitted] for s in N2D_STAGES})
+    score("N2D", labels_of[picked], t_umap.seconds + results[picked]["seconds"] + t.seconds,
+          picked=picked)
 
-    # 4. DEC, on the L2-normalised codes, from the partition --dec-start names
-    if args.dec:
-        dec_codes = L2Normalize(args.normalize).forward(codes)
-        if args.dec_start == "n2d":
-            start = cluster_means(dec_codes, answer[args.final if args.final != "DEC"
-                                                    else "AE + UMAP + GMM"], k)
-        elif args.dec_start == "pixels":
-            start = cluster_means(dec_codes, centered_pixel_kmeans(X, k, args.n_init,
-                                                                   random_state=seed).labels_, k)
-        else:
-            start = KMeans(k, n_init=args.n_init, random_state=seed).fit(dec_codes)
-            start = start.cluster_centers_
-        encoder = Sequential(list(ae.encoder) + [L2Normalize(args.normalize)])
-        dec = DEC(encoder, k, update_interval=args.update_interval, tol=args.tol,
-                  max_iter=args.dec_iters, batch_size=args.batch_size, random_state=seed,
-                  verbose=False, callbacks=[] if args.quiet else [_print_refresh], init=start)
+    # 4. DEC: the answer's variant always, the others with --dec
+    for stage in [s for s in DEC_VARIANTS if s == ANSWER or s == args.final or args.dec]:
+        start, augmented, weight = DEC_VARIANTS[stage]
         with timer() as t:
+            if start == "codes":        # the paper's start
+                centers = KMeans(k, n_init=args.n_init, random_state=seed).fit(codes)
+                centers = centers.cluster_centers_
+            else:
+                centers = cluster_means(codes, labels_of["N2D"], k)
+            trained = copy.deepcopy(ae)     # each variant trains its own copy of the encoder
+            dec = DEC(Sequential(list(trained.encoder)), len(centers), init=centers,
+                      update_interval=args.update_interval, tol=args.tol,
+                      max_iter=args.dec_iters, batch_size=args.batch_size, random_state=seed,
+                      augment=augmentation(args, images.shape[1:]) if augmented else None,
+                      reconstruction_weight=weight,
+                      decoder=trained.decoder if weight > 0 else None, verbose=False,
+                      callbacks=[] if args.quiet else [_print_refresh])
             dec.fit(X, y)
-        answer["DEC"] = score("DEC", dec.labels_, t.seconds, iterations=dec.n_iter_)
+        score(stage, dec.labels_, t.seconds, iterations=dec.n_iter_,
+              start_acc=dec.history_["acc"][0], start_nmi=dec.history_["nmi"][0])
     results["final"] = dict(stage=args.final, **results[args.final])
     state = dict(ae=ae, images=images, X=X, y=y, codes=codes, layout=layout,
-                 labels=answer[args.final])
+                 labels=labels_of[args.final])
     return results, state
 
 
@@ -202,42 +271,72 @@ def parse(argv=None):
     """The example's arguments (``benchmarks/quality.py`` takes the same defaults from here)."""
     p = example_parser(__doc__.splitlines()[0], datasets=("mnist", "fashion-mnist", "cifar10"),
                        default_dataset="mnist", default_epochs=20, with_steps=True)
-    p.set_defaults(steps=4000)
-    p.add_argument("--dims", type=positive_int, nargs="+", default=[500, 500, 2000, 10],
-                   help="encoder widths after the input")
-    p.add_argument("--ae-lr", type=float, default=1e-3, help="Adam learning rate (pretraining)")
-    p.add_argument("--batch-size", type=positive_int, default=256)
-    p.add_argument("--noise", type=float, default=0.0,
-                   help="masking noise while pretraining (a denoising autoencoder; 0: off)")
-    p.add_argument("--ae-cache", default=None,
-                   help="folder for pretrained autoencoders (one file per data, architecture, "
-                        "training settings and seed), reused if present")
-    p.add_argument("--n-init", type=positive_int, default=10, help="K-means restarts")
-    p.add_argument("--umap-neighbors", type=positive_int, default=10, help="UMAP's n_neighbors")
-    p.add_argument("--umap-dims", type=positive_int, default=None,
-                   help="UMAP's n_components (default: --clusters)")
-    p.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=True,
-                   help="z-score each code unit before UMAP")
-    p.add_argument("--gmm-init", type=positive_int, default=5, help="Gaussian mixture restarts")
-    p.add_argument("--final", choices=STAGES[2:], default="AE + UMAP + GMM",
+    p.set_defaults(steps=8000)
+    p.add_argument("--dec", action="store_true",
+                   help="also DEC's other variants (the paper's start, plain batches, IDEC)")
+    p.add_argument("--final", choices=STAGES[2:], default=ANSWER,
                    help="the stage that is the recipe's answer (fixed in advance, not chosen "
                         "by the labels)")
-    p.add_argument("--dec", action="store_true", help="run DEC after N2D")
-    p.add_argument("--dec-start", choices=("n2d", "codes", "pixels"), default="n2d",
-                   help="DEC's first centroids: the N2D clusters' mean codes, K-means on the "
-                        "codes, or the clusters of K-means on centred, L2-normalised pixels")
-    p.add_argument("--update-interval", type=positive_int, default=140)
-    p.add_argument("--tol", type=float, default=1e-3)
-    p.add_argument("--dec-iters", type=positive_int, default=3000, help="maximum DEC steps (batches)")
-    p.add_argument("--normalize", type=float, default=4.0, metavar="SCALE",
-                   help="DEC works on the codes L2-normalised to length SCALE")
-    args = parse_example_args(p, argv, "mnist_dec")
-    if args.final == "DEC" and not args.dec:
-        p.error("--final DEC needs --dec")
+    g = p.add_argument_group("augmentation (pretraining and DEC-DA)")
+    g.add_argument("--shift", type=float, default=0.1,
+                   help="largest random shift, as a fraction of the image's size (0: none)")
+    g.add_argument("--rotation", type=float, default=10.0,
+                   help="largest random rotation in degrees (0: none)")
+    g = p.add_argument_group("autoencoder")
+    g.add_argument("--dims", type=positive_int, nargs="+", default=[500, 500, 2000, 10],
+                   help="encoder widths after the input")
+    g.add_argument("--ae-lr", type=float, default=1e-3, help="Adam learning rate (pretraining)")
+    g.add_argument("--batch-size", type=positive_int, default=256)
+    g.add_argument("--noise", type=float, default=0.0,
+                   help="masking noise while pretraining (a denoising autoencoder; 0: off)")
+    g.add_argument("--ae-cache", default=None,
+                   help="folder for pretrained autoencoders (one file per data, architecture, "
+                        "training settings and seed), reused if present")
+    g = p.add_argument_group("clustering")
+    g.add_argument("--n-init", type=positive_int, default=10, help="K-means restarts")
+    g.add_argument("--gmm-init", type=positive_int, default=5, help="Gaussian mixture restarts")
+    g.add_argument("--umap-neighbors", type=positive_int, default=10, help="UMAP's n_neighbors")
+    g.add_argument("--umap-sample", type=positive_int, default=10000,
+                   help="UMAP learns from at most this many codes, drawn at random, and places "
+                        "the rest by transform")
+    g.add_argument("--update-interval", type=positive_int, default=140,
+                   help="DEC steps between two refreshes of the target P")
+    g.add_argument("--tol", type=float, default=1e-3,
+                   help="DEC stops when fewer than this fraction of labels change at a refresh")
+    g.add_argument("--dec-iters", type=positive_int, default=3000,
+                   help="maximum DEC steps (batches)")
+    args = parse_example_args(p, argv, "mnist_dec", check=_check)
     if args.quick:
         args.batch_size = min(args.batch_size, 64)
         args.dec_iters, args.update_interval = 20, 5
     return args
+
+
+def _check(args):
+    """Every setting, checked before any work: a message for the first one that is wrong."""
+    if args.final in DEC_VARIANTS and args.final != ANSWER and not args.dec:
+        return f"--final {args.final!r} needs --dec"
+    if not 0 <= args.shift < 1 or not 0 <= args.rotation <= 180:
+        return (f"expected 0 <= --shift < 1 and 0 <= --rotation <= 180, got --shift "
+                f"{args.shift:g} --rotation {args.rotation:g}")
+    if not 0 <= args.noise < 1:
+        return f"expected 0 <= --noise < 1, got {args.noise:g}"
+    if not 0 <= args.tol < 1:
+        return f"expected 0 <= --tol < 1, got {args.tol:g}"
+    if not args.ae_lr > 0:
+        return f"expected --ae-lr > 0, got {args.ae_lr:g}"
+    if args.umap_neighbors < 2:
+        return f"expected --umap-neighbors >= 2 (a point and one more), got {args.umap_neighbors}"
+    if args.umap_sample < max(args.clusters, args.umap_neighbors + 1):
+        return (f"expected --umap-sample >= {max(args.clusters, args.umap_neighbors + 1)} (the "
+                f"clusters and UMAP's neighbours), got {args.umap_sample}")
+    if args.limit is not None and args.limit < max(args.clusters, args.umap_neighbors + 1):
+        return (f"expected --limit >= {max(args.clusters, args.umap_neighbors + 1)} (the "
+                f"clusters and UMAP's neighbours), got {args.limit}")
+    if args.ae_cache is not None and Path(args.ae_cache).exists() \
+            and not Path(args.ae_cache).is_dir():
+        return f"--ae-cache {args.ae_cache}: expected a folder, got a file"
+    return None
 
 
 def main(argv=None):

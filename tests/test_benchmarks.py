@@ -57,6 +57,9 @@ def test_quality_runs_the_recipe_on_every_dataset(fashion_mnist_dir, mnist_test_
             assert row["seconds"] >= 0
     final = bench._example().parse([]).final      # the recipe's answer, marked in every table
     assert printed.count(f"{final} *") == len(bench.DATASETS)
+    runs = json.loads((tmp_path / "runs.json").read_text())     # every seed of every dataset
+    assert {name: len(r) for name, r in runs.items()} == {name: 2 for name in bench.DATASETS}
+    assert all(r["final"]["stage"] == final for rs in runs.values() for r in rs)
 
 
 @pytest.mark.realdata
@@ -79,3 +82,16 @@ def test_bench_cluster_quick(fashion_mnist_dir, capsys):
     assert "K-means 10000x784 f32, k=10, per iteration" in out and "assignment 1000x1000" in out
     for peer, package in (("oneDAL", "scikit-learn-intelex"), ("faiss", "faiss-cpu")):
         assert f"({peer}" in out or f"pip install {package}" in out
+
+
+def test_bench_augment_quick(capsys):
+    """The warp's cost per batch, alone and inside fit, beside the training step, for every
+    image size; PyTorch's column when it is installed, a line saying how to get it when not."""
+    assert _load("bench_augment").main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    for label in ("28x28 grey", "16x16 grey", "8x8 grey", "32x32 colour"):
+        line = next(row for row in out.splitlines() if row.startswith(label))
+        warp_ms, step_ms, added_ms, ratio = map(float, line.split()[2:6])
+        assert warp_ms > 0 and step_ms > 0
+        assert ratio == pytest.approx(added_ms / step_ms, rel=0.05, abs=2e-3)
+    assert "ours/torch" in out and ("PyTorch is not installed" in out or "torch ms" in out)

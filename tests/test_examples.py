@@ -10,6 +10,7 @@ import math
 from pathlib import Path
 
 import matplotlib.image as mpimg
+import numpy as np
 import pytest
 
 import scratchnet.plot
@@ -32,10 +33,12 @@ EXAMPLES = {
                           ["pixels (784)", "codes (dense AE 3)"],
                           ["scatter_clusters", "scatter_classes", "centroids",
                            "reconstructions", "loss", "confusion"]),
-    # Its default recipe: pixels, autoencoder codes, then N2D (UMAP of the codes, K-means and
-    # a Gaussian mixture on the layout); DEC only with --dec.
+    # Its default recipe: pixels, the augmented autoencoder's codes, N2D (UMAP of the codes,
+    # K-means and a Gaussian mixture on the layout, one of them picked), then DEC-DA from it;
+    # DEC's other variants only with --dec.
     "mnist_dec": ("fashion_mnist_dir", ["--dataset", "fashion-mnist"],
-                  ["pixels + K-means", "AE + K-means", "AE + UMAP + K-means", "AE + UMAP + GMM"],
+                  ["pixels + K-means", "AE + K-means", "AE + UMAP + K-means", "AE + UMAP + GMM",
+                   "N2D", "DEC-DA from N2D"],
                   ["confusion", "loss", "centroids", "umap"]),
 }
 K = 10
@@ -121,30 +124,88 @@ def _check_composition(composition, printed, n):
 
 @pytest.mark.slow
 @pytest.mark.realdata
-def test_mnist_dec_names_its_answer_and_dec_starts_where_told(fashion_mnist_dir, tmp_path):
-    """"final" is the stage --final names, with that stage's scores; with --dec, --dec-start
-    picks DEC's first centroids, so the two starts give two different first partitions."""
+def test_mnist_dec_names_its_answer_and_reports_every_dec_variant(fashion_mnist_dir, tmp_path):
+    """"final" is the stage --final names (DEC-DA from N2D by default), with that stage's
+    scores; --dec adds a row per DEC variant, and the paper's start (K-means on the codes) and
+    the N2D start give different first partitions; N2D is one of its two candidates."""
     example = _load_example("mnist_dec")
     argv = ["--quick", "--quiet", "--seed", "0", "--data-dir", str(fashion_mnist_dir),
             "--dataset", "fashion-mnist", "--dec"]
-    first = {}
-    for start in ("codes", "n2d"):
-        out = tmp_path / start
-        assert example.main(argv + ["--dec-start", start, "--out", str(out)]) == 0
-        metrics = json.loads((out / "metrics.json").read_text())
-        (run,) = metrics["runs"]
-        assert "DEC" in run
-        default = example.parse([]).final
-        assert default in ("AE + UMAP + K-means", "AE + UMAP + GMM")
-        assert run["final"] == dict(stage=default, **run[default])
-        assert metrics["final"]["stage"] == default
-        assert metrics["final"]["acc"] == metrics["final"]["worst_acc"] == run["final"]["acc"]
-        first[start] = run["DEC"]["acc"], run["DEC"]["nmi"]
-    assert first["codes"] != first["n2d"]
-    assert example.main(argv + ["--final", "DEC", "--out", str(tmp_path / "dec")]) == 0
-    metrics = json.loads((tmp_path / "dec" / "metrics.json").read_text())
-    assert metrics["final"]["stage"] == "DEC"
-    assert metrics["runs"][0]["final"]["acc"] == metrics["runs"][0]["DEC"]["acc"]
+    assert example.main(argv + ["--out", str(tmp_path / "all")]) == 0
+    metrics = json.loads((tmp_path / "all" / "metrics.json").read_text())
+    (run,) = metrics["runs"]
+    assert list(run) == list(example.STAGES) + ["final"]
+    default = example.parse([]).final
+    assert default == example.ANSWER == "DEC-DA from N2D"
+    assert run["final"] == dict(stage=default, **run[default])
+    assert metrics["final"]["stage"] == default
+    assert metrics["final"]["acc"] == metrics["final"]["worst_acc"] == run["final"]["acc"]
+    assert run["N2D"]["picked"] in ("AE + UMAP + K-means", "AE + UMAP + GMM")
+    picked = run[run["N2D"]["picked"]]
+    assert (run["N2D"]["acc"], run["N2D"]["nmi"]) == (picked["acc"], picked["nmi"])
+    def start(stage):
+        return run[stage]["start_acc"], run[stage]["start_nmi"]
+    assert start("DEC from codes") != start("DEC from N2D")
+    assert start("DEC from codes") == start("DEC-DA from codes") == start("IDEC-DA from codes")
+    assert start("DEC from N2D") == start("DEC-DA from N2D") == start("IDEC-DA from N2D")
+
+    # UMAP learns from 200 of the 400 codes and places the rest: another layout, same stages
+    out = tmp_path / "gmm"
+    assert example.main(argv + ["--final", "AE + UMAP + GMM", "--umap-sample", "200",
+                                "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["final"]["stage"] == "AE + UMAP + GMM"
+    (sampled,) = metrics["runs"]
+    assert sampled["final"]["acc"] == sampled["AE + UMAP + GMM"]["acc"] >= ABOVE_CHANCE
+    assert _without_timings([sampled])[0]["AE + K-means"] == \
+        _without_timings([run])[0]["AE + K-means"]
+    assert sampled["AE + UMAP + GMM"]["nmi"] != run["AE + UMAP + GMM"]["nmi"]
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--tol", "2"], "expected 0 <= --tol < 1, got 2"),
+    (["--limit", "5"], "expected --limit >= 11 (the clusters and UMAP's neighbours), got 5"),
+    (["--umap-neighbors", "1"], "expected --umap-neighbors >= 2"),
+    (["--noise", "1"], "expected 0 <= --noise < 1, got 1"),
+    (["--shift", "1.5"], "expected 0 <= --shift < 1 and 0 <= --rotation <= 180"),
+    (["--final", "DEC from codes"], "--final 'DEC from codes' needs --dec"),
+])
+def test_mnist_dec_refuses_a_bad_setting_before_any_work(tmp_path, capsys, flags, message):
+    """Each of these used to raise only after the autoencoder, UMAP and the mixture had run."""
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exit_:
+        _load_example("mnist_dec").main(["--data-dir", str(tmp_path / "nowhere"),
+                                         "--out", str(out)] + flags)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1, err
+    assert not (out / "metrics.json").exists()
+
+
+def test_mnist_dec_refuses_an_ae_cache_that_is_a_file(tmp_path, capsys):
+    (tmp_path / "cache").write_text("not a folder")
+    with pytest.raises(SystemExit):
+        _load_example("mnist_dec").main(["--ae-cache", str(tmp_path / "cache"),
+                                         "--out", str(tmp_path / "out")])
+    assert "--ae-cache" in capsys.readouterr().err
+
+
+def test_pick_partition_prefers_the_one_that_cuts_no_group():
+    """Two tight groups of 4 points and one of 2, as a neighbour graph with one weak link
+    between the first and the last group. Of two partitions into 3 clusters, the one that
+    merges the small group into the first and so must split the second cuts 8 strong links;
+    the right one cuts only the weak link, and is picked whatever the clusters are called."""
+    from scratchnet.manifold._graph import CSRGraph
+    groups = [range(0, 4), range(4, 8), range(8, 10)]
+    rows = [i for g in groups for i in g for j in g if i != j] + [3, 8]
+    cols = [j for g in groups for i in g for j in g if i != j] + [8, 3]
+    vals = np.r_[np.ones(len(rows) - 2), 0.2, 0.2]
+    graph = CSRGraph.from_coo(np.array(rows), np.array(cols), vals, (10, 10))
+    right = np.array([0, 0, 0, 0, 1, 1, 1, 1, 2, 2])
+    wrong = np.array([0, 0, 0, 0, 1, 1, 2, 2, 0, 0])
+    pick = _load_example("mnist_dec").pick_partition
+    assert pick(graph, {"a": right, "b": wrong}) == "a"
+    assert pick(graph, {"a": wrong, "b": (right + 1) % 3}) == "b"
 
 
 @pytest.mark.parametrize("size", [(8, 8), (16, 16)])
@@ -156,7 +217,7 @@ def test_mnist_dec_on_other_image_sizes(idx_dirs, tmp_path, size):
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     (run,) = metrics["runs"]
     assert list(run) == ["pixels + K-means", "AE + K-means", "AE + UMAP + K-means",
-                         "AE + UMAP + GMM", "final"]
+                         "AE + UMAP + GMM", "N2D", "DEC-DA from N2D", "final"]
     assert metrics["figure_errors"] == {}
     assert set(metrics["figures"]) == {"confusion", "centroids", "loss", "umap"}
     for path in metrics["figures"].values():
