@@ -17,6 +17,7 @@ import pytest
 from PIL import Image
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
+import scratchnet.cli.train
 import scratchnet.plot
 from scratchnet.cli import main
 from scratchnet.models import Autoencoder
@@ -240,6 +241,42 @@ def test_evaluate_errors(tmp_path, capsys, args, message):
     assert message in capsys.readouterr().err
 
 
+def _npy_declaring(path, shape, dtype="<f8"):
+    """A .npy file with a valid header for ``shape`` and only 16 bytes of data after it."""
+    with open(path, "wb") as f:
+        np.lib.format.write_array_header_1_0(f, {"descr": dtype, "fortran_order": False,
+                                                 "shape": shape})
+        f.write(b"\0" * 16)
+
+
+@pytest.mark.parametrize("what", ["strings", "huge header", "labels of strings"])
+def test_evaluate_refuses_arrays_it_cannot_use_in_one_line(tmp_path, capsys, what):
+    """A .npy of strings as features or labels, and one whose header declares 75 GB of
+    float64 that the file does not hold (refused before any allocation: the run stays small)."""
+    import tracemalloc
+    np.save(tmp_path / "pred.npy", np.array([0, 1, 0, 1, 1]))
+    argv = ["evaluate", str(tmp_path / "pred.npy"), "--features", str(tmp_path / "f.npy")]
+    if what == "strings":
+        np.save(tmp_path / "f.npy", np.array(["a", "b", "c", "d", "e"]))
+        says = "expected numbers (one row of features per image), got an array of <U1"
+    elif what == "huge header":
+        _npy_declaring(tmp_path / "f.npy", (5, 1875000000))
+        says = "its header declares (5, 1875000000) float64 (75,000,000,000 bytes)"
+    else:
+        np.save(tmp_path / "s.npy", np.array(["a", "b", "c", "d", "e"]))
+        argv = ["evaluate", str(tmp_path / "s.npy"), "--truth", str(tmp_path / "pred.npy")]
+        says = "expected a 1-d integer array, got <U1"
+    tracemalloc.start()
+    try:
+        assert main(argv) == 2
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and says in err[0], err
+    assert peak < 50e6
+
+
 # ---- cluster-images -----------------------------------------------------------------------
 
 @pytest.fixture
@@ -400,6 +437,69 @@ def test_train_steps_resume_and_extend(tmp_path, capsys):
     extended = Autoencoder.load(tmp_path / "short" / "model.npz")
     # epochs of 3 steps, 1 step (where --steps 4 ended), then a new one of 3
     assert extended.optimizer_.t == 7 and len(extended.history_["loss"]) == 3
+
+
+def _interrupt_after_epoch(monkeypatch, last):
+    """Make ``train`` stop as Ctrl-C would, right after the checkpoint of epoch ``last``."""
+    save = scratchnet.cli.train._CheckpointEachEpoch.on_epoch_end
+
+    def on_epoch_end(self, epoch, logs):
+        save(self, epoch, logs)
+        if epoch == last:
+            raise KeyboardInterrupt
+    monkeypatch.setattr(scratchnet.cli.train._CheckpointEachEpoch, "on_epoch_end", on_epoch_end)
+
+
+@pytest.mark.parametrize("length", [("--epochs", "4"), ("--steps", "8")])
+def test_bare_resume_finishes_the_run_it_continues(tmp_path, capsys, monkeypatch, length):
+    """A run of --epochs 4 (or --steps 8: 3 steps an epoch) cut after its second epoch and
+    resumed with a bare --resume goes to the length it was started with, not the default."""
+    data = _idx_dir(tmp_path, 300, 8)
+    with monkeypatch.context() as m:
+        _interrupt_after_epoch(m, last=1)
+        with pytest.raises(KeyboardInterrupt):
+            main(_synthetic_train(data, tmp_path / "cut", *length))
+    assert len(Autoencoder.load(tmp_path / "cut" / "model.npz").history_["loss"]) == 2
+    assert main(["train", "--out", str(tmp_path / "cut"), "--resume", "--quiet"]) == 0
+    ae = Autoencoder.load(tmp_path / "cut" / "model.npz")
+    if length[0] == "--epochs":
+        assert len(ae.history_["loss"]) == 4
+    else:
+        assert ae.optimizer_.t == 8
+    assert main(_synthetic_train(data, tmp_path / "straight", *length)) == 0
+    assert ae.history_ == Autoencoder.load(tmp_path / "straight" / "model.npz").history_
+    # asked for more, it goes on and says that the length changed
+    capsys.readouterr()
+    more = ("--epochs", "5") if length[0] == "--epochs" else ("--steps", "10")
+    assert main(["train", "--out", str(tmp_path / "cut"), "--resume", "--quiet", *more]) == 0
+    assert f"it now goes to {' '.join(more)}" in capsys.readouterr().out
+    assert json.loads((tmp_path / "cut" / "train.json").read_text())[more[0][2:]] == \
+        int(more[1])
+
+
+@pytest.mark.parametrize("content, says", [
+    ("[1, 2]", "expected a JSON object of the run's settings, got list"),
+    ("{}", "dataset, model, split, seed missing"),
+    ('{"dataset": "mnist", "model": "mnist-conv", "split": "test", "seed": "0"}',
+     'expected seed to be an integer >= 0, got "0"'),
+    ('{"dataset": "mnist", "model": "mnist-conv", "split": "test", "seed": 0, "limit": "9"}',
+     'expected limit to be null or a positive integer, got "9"'),
+    ('{"dataset": "mnist", "model": "mnist-conv", "split": "test", "seed": 0, "epochs": 0}',
+     "expected epochs to be null or a positive integer, got 0"),
+    ('{"dataset": "mnist", ', "got a syntax error"),
+])
+def test_a_damaged_train_json_is_one_line_naming_the_file(tmp_path, capsys, content, says):
+    data = _idx_dir(tmp_path, 40, 8)
+    out = tmp_path / "run"
+    assert main(_synthetic_train(data, out, "--epochs", "1")) == 0
+    (out / "train.json").write_text(content)
+    capsys.readouterr()
+    assert main(["train", "--out", str(out), "--resume", "--epochs", "2"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(out / "train.json") in err[0] and says in err[0], err
+    assert main(["cluster", str(out), "--k", "3", "--quiet", "--out", str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and says in err[0], err
 
 
 @pytest.mark.parametrize("steps", ["0", "-1", "2.5", "many"])

@@ -4,12 +4,14 @@ of ``--k`` and of input files, K-means with its scores, and a CSV writer."""
 import csv
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
 
 from .. import models
 from ..cluster import KMeans
+from .._io import _member_header
 from ..datasets import LOADERS, load_images
 from ..experiment import non_negative_int, one_line, positive_int, timer
 from ..metrics import score_clustering
@@ -110,6 +112,60 @@ def check_k(k, n, where, silhouette=True):
         raise CLIError(f"--k must be between 1 and {top}{why}, got {k}")
 
 
+# the settings a training run keeps in its train.json: name -> (check, what is expected).
+# "epochs" and "steps" are the run's length, so that a bare --resume finishes the run it
+# continues (runs written before they were kept resume to the flags' defaults).
+_CONFIG_KEYS = {
+    "dataset": (lambda v: v in LOADERS, f"one of {sorted(LOADERS)}"),
+    "model": (lambda v: v in MODELS, f"one of {sorted(MODELS)}"),
+    "split": (lambda v: v in ("train", "test", "all"), "'train', 'test' or 'all'"),
+    "limit": (lambda v: v is None or _positive(v), "null or a positive integer"),
+    "data_dir": (lambda v: v is None or isinstance(v, str), "null or a folder's path"),
+    "seed": (lambda v: _positive(v + 1) if _is_int(v) else False, "an integer >= 0"),
+    "epochs": (lambda v: v is None or _positive(v), "null or a positive integer"),
+    "steps": (lambda v: v is None or _positive(v), "null or a positive integer"),
+}
+_CONFIG_REQUIRED = ("dataset", "model", "split", "seed")
+
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _positive(v):
+    return _is_int(v) and v > 0
+
+
+def read_config(path):
+    """The settings of the training run in ``path`` (its ``train.json``), checked.
+
+    A file damaged by hand or by a disk (not JSON, not an object, a key missing, a seed that
+    is a string) becomes one line that names the file and the first wrong setting, instead
+    of an error deep inside the run.
+    """
+    try:
+        config = json.loads(Path(path).read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise CLIError(f"{path}: expected the JSON a training run writes, got bytes that are "
+                       f"not UTF-8 text") from None
+    except ValueError as e:
+        raise CLIError(f"{path}: expected the JSON a training run writes, got a syntax error "
+                       f"({e})") from None
+    if not isinstance(config, dict):
+        raise CLIError(f"{path}: expected a JSON object of the run's settings, got "
+                       f"{type(config).__name__} {one_line(json.dumps(config))[:60]}")
+    missing = [k for k in _CONFIG_REQUIRED if k not in config]
+    if missing:
+        raise CLIError(f"{path}: expected the settings {', '.join(_CONFIG_REQUIRED)}; "
+                       f"{', '.join(missing)} missing")
+    for key, (ok, expected) in _CONFIG_KEYS.items():
+        config.setdefault(key, None)
+        if not (key not in _CONFIG_REQUIRED and config[key] is None) and not ok(config[key]):
+            raise CLIError(f"{path}: expected {key} to be {expected}, got "
+                           f"{json.dumps(config[key])}")
+    return config
+
+
 def load_model_and_data(args, path, silhouette=True):
     """The trained autoencoder at ``path`` and the data to cluster with it.
 
@@ -118,7 +174,7 @@ def load_model_and_data(args, path, silhouette=True):
     (ae, X, y, Xin), ``Xin`` being X as the model takes it.
     """
     config_path = path.parent / CONFIG
-    config = json.loads(config_path.read_text()) if config_path.is_file() else {}
+    config = read_config(config_path) if config_path.is_file() else {}
     args.dataset = args.dataset or config.get("dataset")
     if args.dataset is None:
         raise CLIError(f"--dataset is required ({config_path} not found)")
@@ -154,6 +210,7 @@ def load_npy(path, flag):
     that does not name the file. Each becomes one line naming the flag and the file.
     """
     existing(path, flag)
+    _check_npy_size(path, flag)
     try:
         arr = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError) as e:
@@ -168,6 +225,25 @@ def load_npy(path, flag):
         raise CLIError(f"{flag} {path}: expected an array with one row per image (N, ...), "
                        f"got a 0-d array")
     return arr
+
+
+def _check_npy_size(path, flag):
+    """Refuse a ``.npy`` whose header declares more data than the file holds, before
+    ``np.load`` tries to allocate it (a damaged or hostile header can ask for terabytes)."""
+    with open(path, "rb") as fp:
+        if fp.read(6) != b"\x93NUMPY":
+            return                      # not a .npy: np.load says what it is
+        fp.seek(0)
+        try:
+            shape, dtype = _member_header(fp)
+        except (ValueError, OSError) as e:
+            raise CLIError(f"{flag} {path}: not a readable .npy header ({one_line(str(e))}); "
+                           f"expected a file written by numpy.save") from None
+        have = os.fstat(fp.fileno()).st_size - fp.tell()
+    need = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if need > have:
+        raise CLIError(f"{flag} {path}: its header declares {shape} {dtype} ({need:,} bytes) but "
+                       f"the file holds {have:,}; expected a complete file written by numpy.save")
 
 
 def write_csv(path, header, rows):

@@ -100,6 +100,9 @@ def cmd_evaluate(args):
     features = None
     if args.features:
         features = load_npy(args.features, "--features")
+        if features.dtype.kind not in "biuf":
+            raise CLIError(f"--features {args.features}: expected numbers (one row of features "
+                           f"per image), got an array of {features.dtype}")
         features = features.reshape(len(features), -1)
     if truth is None and features is None:
         raise CLIError("nothing to score against: give --truth and/or --features")

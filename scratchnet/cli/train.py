@@ -11,8 +11,10 @@ from ..experiment import (STEPS_HELP, positive_int, timer, writable_folder,
 from ..models import decoded_images, model_input, split_validation
 from ..nn import Callback
 from ._common import (CHECKPOINT, CONFIG, DEFAULT_MODEL, LOSS_NAMES, MODELS, CLIError, add_common,
-                      add_data_flags, build_model, load_data)
+                      add_data_flags, build_model, load_data, read_config)
 
+
+DEFAULT_EPOCHS = 20
 
 # ---- train --------------------------------------------------------------------------------
 
@@ -21,9 +23,12 @@ def add_train(sub):
     add_data_flags(p, dataset_required=False)
     p.add_argument("--model", choices=sorted(MODELS), default=None,
                    help="default: mnist-conv for (fashion-)mnist, cifar-conv for cifar10")
-    p.add_argument("--epochs", type=positive_int, default=20, help="total number of epochs")
+    p.add_argument("--epochs", type=positive_int, default=None,
+                   help=f"total number of epochs (default: {DEFAULT_EPOCHS}; with --resume, "
+                        f"the run's own)")
     p.add_argument("--steps", type=positive_int, default=None,
-                   help=STEPS_HELP + "; the total of the run, resumed or not")
+                   help=STEPS_HELP + "; the total of the run, resumed or not (with --resume, "
+                                     "the run's own unless given)")
     p.add_argument("--out", required=True, help="folder for model.npz, train.json, figures")
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its last complete epoch")
@@ -74,19 +79,37 @@ def cmd_train(args):
         if not (ckpt.is_file() and config_path.is_file()):
             raise CLIError(f"--resume: no checkpoint in {out} (expected {ckpt} and "
                            f"{config_path}); start without --resume")
-        config = json.loads(config_path.read_text())
+        config = read_config(config_path)
         ignored = [k for k in ("dataset", "model", "split", "limit", "data_dir")
                    if getattr(args, k) is not None and getattr(args, k) != config[k]]
         if ignored:
             print(f"--resume: keeping the run's {', '.join(ignored)} from {config_path}")
+        if args.epochs is None and args.steps is None:
+            # the run's own length; one written before train.json kept it: the default
+            args.epochs, args.steps = config["epochs"], config["steps"]
+            if args.epochs is None and args.steps is None:
+                args.epochs = DEFAULT_EPOCHS
+                print(f"--resume: {config_path} does not say how long the run was; training "
+                      f"to --epochs {DEFAULT_EPOCHS} (give --epochs or --steps to choose)")
+        elif (args.epochs, args.steps) != (config["epochs"], config["steps"]):
+            was = (f"--steps {config['steps']}" if config["steps"] is not None
+                   else f"--epochs {config['epochs']}" if config["epochs"] is not None
+                   else "an unrecorded length")
+            now = f"--steps {args.steps}" if args.steps is not None else f"--epochs {args.epochs}"
+            print(f"--resume: the run was started with {was}; it now goes to {now}")
     else:
         if ckpt.exists():
             raise CLIError(f"{ckpt} exists; continue it with --resume or choose another --out")
         if args.dataset is None:
             raise CLIError("--dataset is required (unless --resume)")
+        if args.epochs is None and args.steps is None:
+            args.epochs = DEFAULT_EPOCHS
         config = {"dataset": args.dataset, "model": args.model or DEFAULT_MODEL[args.dataset],
                   "split": args.split or "train", "limit": args.limit,
                   "data_dir": args.data_dir, "seed": args.seed}
+    # the run's length as it now stands, kept for a later bare --resume
+    config["epochs"], config["steps"] = (args.epochs, None) if args.steps is None \
+        else (None, args.steps)
     writable_folder(out)
     for key in ("dataset", "split", "limit", "data_dir", "seed"):
         setattr(args, key, config[key])
@@ -121,8 +144,7 @@ def cmd_train(args):
         if args.resume:
             print(f"resuming {config['model']} at epoch {start + 1} of {end}"
                   + (f", step {done + 1} of {args.steps}" if args.steps else ""))
-        else:
-            write_json(config_path, config)
+        write_json(config_path, config)     # a new run's settings, or a resumed run's length
         with timer() as t:
             # One fit call for the run, a checkpoint after each epoch. Epoch e shuffles with
             # default_rng([seed, e]) and a resumed run restores the optimizer, so a run cut
