@@ -22,6 +22,8 @@ approximate); only the Euclidean metric; the layout runs on one thread, so a see
 the same embedding (umap-learn is single-threaded too once ``random_state`` is set); new points
 in :meth:`UMAP.transform` get the same local connectivity as training points.
 """
+import os
+
 import numpy as np
 from tqdm.auto import tqdm
 
@@ -30,6 +32,14 @@ from .._utils import as_rng
 from ._graph import fuzzy_union, membership_strengths, smooth_knn_dist, spectral_layout
 from ._knn import exact_knn
 from ._layout import find_ab_params, optimize_layout
+
+
+def _physical_memory():
+    """Bytes of memory of this machine (0 where the OS does not say)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return 0
 
 
 class UMAP(BaseEstimator):
@@ -109,14 +119,26 @@ class UMAP(BaseEstimator):
                 raise ValueError(f"UMAP: {name} must be an int >= {low}, got {v!r}")
         positive_int("n_components")
         positive_int("n_neighbors", 2)
-        positive_int("negative_sample_rate", 0)
+        # at least 1: without negative samples nothing pushes points apart, and every
+        # neighbourhood collapses onto a point
+        positive_int("negative_sample_rate", 1)
         if self.n_epochs is not None:
             positive_int("n_epochs")
         if not self.spread > 0 or not 0 <= self.min_dist <= self.spread:
             raise ValueError(f"UMAP: expected 0 <= min_dist <= spread and spread > 0, got "
                              f"min_dist={self.min_dist!r}, spread={self.spread!r}")
-        if not self.learning_rate > 0:
-            raise ValueError(f"UMAP: learning_rate must be > 0, got {self.learning_rate!r}")
+        if not 0 < self.learning_rate < np.inf:
+            raise ValueError(f"UMAP: learning_rate must be a finite number > 0, got "
+                             f"{self.learning_rate!r}")
+        # The busiest SGD epoch draws negative_sample_rate vertices (int64) for each of up to
+        # 2 n k edges of the graph: refuse a rate whose draw cannot fit in memory.
+        need = 2 * n * min(self.n_neighbors, n) * self.negative_sample_rate * 8
+        have = _physical_memory()
+        if have and need > have // 2:
+            raise ValueError(f"UMAP: negative_sample_rate={self.negative_sample_rate} would "
+                             f"draw up to {need / 1e9:.1f} GB of negative samples per epoch for "
+                             f"{n} points, more than half of this machine's "
+                             f"{have / 1e9:.1f} GB; expected a rate of about 5 (umap-learn's)")
         if n < 2:
             raise ValueError(f"UMAP.fit: expected at least 2 samples, got n_samples = {n}")
         if isinstance(self.init, str) and self.init not in ("spectral", "random"):

@@ -210,6 +210,12 @@ def test_duplicates_and_random_init():
     ({"init": "pca"}, np.zeros((10, 2)), "init must be"),
     ({"init": np.zeros((3, 2))}, np.zeros((10, 2)), r"init of shape \(10, 2\)"),
     ({"n_components": 0}, np.zeros((10, 2)), "n_components must be"),
+    ({"negative_sample_rate": 0}, np.zeros((10, 2)), "negative_sample_rate must be an int >= 1"),
+    ({"learning_rate": np.inf}, np.zeros((10, 2)), "learning_rate must be a finite number > 0"),
+    ({"learning_rate": np.nan}, np.zeros((10, 2)), "learning_rate must be a finite number > 0"),
+    ({"negative_sample_rate": 10**12}, np.zeros((10, 2)),
+     r"negative_sample_rate=1000000000000 would draw up to 1600000\.0 GB .* more than half of "
+     r"this machine's"),
 ])
 def test_bad_input_is_refused_clearly(kwargs, X, match):
     with pytest.raises((ValueError, TypeError), match=match):
