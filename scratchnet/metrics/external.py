@@ -5,8 +5,36 @@ in cluster b, with row sums :math:`a_\cdot` (class sizes), column sums :math:`b_
 sizes) and total n.
 """
 import numpy as np
+from numba import njit
 
 from .matching import linear_sum_assignment
+
+
+@njit(cache=True)
+def _find(parent, v):
+    """The root of ``v`` in the union-find forest ``parent``, halving the path on the way."""
+    while parent[v] != v:
+        parent[v] = parent[parent[v]]
+        v = parent[v]
+    return v
+
+
+@njit(cache=True)
+def _roots(parent):
+    """The root of every vertex (IN/OUT: parent, whose paths end up flat)."""
+    out = np.empty_like(parent)
+    for v in range(parent.size):
+        out[v] = _find(parent, v)
+    return out
+
+
+@njit(cache=True)
+def _union_all(parent, a, b):
+    """Join ``a[i]`` and ``b[i]`` for every i (IN/OUT: parent)."""
+    for i in range(a.size):
+        ra, rb = _find(parent, a[i]), _find(parent, b[i])
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
 
 
 def check_no_nan(labels, who, name="labels"):
@@ -126,12 +154,52 @@ def clustering_accuracy(y_true, y_pred):
     y_true, y_pred = _check_label_pair(y_true, y_pred, "clustering_accuracy")
     if y_true.size == 0:
         raise ValueError("clustering_accuracy: expected at least one sample, got 0")
-    t, nt = _encode(y_true)
-    p, npr = _encode(y_pred)
-    table = np.zeros((npr, nt), dtype=np.int64)
-    np.add.at(table, (p, t), 1)
-    rows, cols = linear_sum_assignment(table, maximize=True)
-    return float(table[rows, cols].sum() / y_true.size)
+    classes, clusters, nab, _, _ = _sparse_contingency(y_true, y_pred, "clustering_accuracy")
+    return float(_best_matching_total(classes, clusters, nab) / y_true.size)
+
+
+# The largest table one Hungarian matching may take (int64: 800 MB). Labellings met in
+# practice never come near it; see _best_matching_total for why the table is not
+# n_classes × n_clusters.
+_MAX_TABLE = 10**8
+
+
+def _best_matching_total(classes, clusters, nab):
+    """The most samples a one-to-one map of clusters to classes can get right, from the
+    non-empty cells ``(classes[i], clusters[i])`` holding ``nab[i]`` samples.
+
+    A class and a cluster that share no sample gain nothing from being matched. So the cells
+    fall into groups, the connected pieces of the bipartite graph they draw between classes
+    and clusters, and the best matching is the union of each group's best matching, found on
+    the group's own small table: two labellings of 20,000 distinct values each that mostly
+    agree make about 20,000 one-cell groups, not one table of 400 million cells.
+    """
+    n_classes = int(classes.max()) + 1
+    parent = np.arange(n_classes + int(clusters.max()) + 1)
+    _union_all(parent, classes, clusters + n_classes)
+    group = _roots(parent)[classes]                     # each cell's group
+    order = np.argsort(group, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(group[order]) != 0])
+    sizes = np.diff(np.r_[starts, order.size])
+    total = int(nab[order[starts[sizes == 1]]].sum())    # a lone cell is its own match
+    for start, size in zip(starts[sizes > 1].tolist(), sizes[sizes > 1].tolist()):
+        cells = order[start:start + size]
+        rows, r = np.unique(classes[cells], return_inverse=True)
+        cols, c = np.unique(clusters[cells], return_inverse=True)
+        if rows.size == 1 or cols.size == 1:             # one class or one cluster
+            total += int(nab[cells].max())
+            continue
+        if rows.size * cols.size > _MAX_TABLE:
+            raise ValueError(
+                f"clustering_accuracy: {rows.size} classes and {cols.size} clusters are linked "
+                f"by shared samples into one group; its table of {rows.size * cols.size:,} "
+                f"cells is over the {_MAX_TABLE:,} this function allows (expected labellings "
+                f"whose classes and clusters overlap less)")
+        table = np.zeros((cols.size, rows.size), dtype=np.int64)
+        table[c.reshape(-1), r.reshape(-1)] = nab[cells]
+        i, j = linear_sum_assignment(table, maximize=True)
+        total += int(table[i, j].sum())
+    return total
 
 
 def _entropy(counts):

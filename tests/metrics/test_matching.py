@@ -191,6 +191,63 @@ def test_accuracy_against_brute_force_over_maps():
         assert clustering_accuracy(y_true, y_pred) == pytest.approx(best)
 
 
+def _accuracy_on_the_dense_table(y_true, y_pred):
+    """The definition: scipy's matching on the whole clusters × classes table."""
+    _, t = np.unique(y_true, return_inverse=True)
+    _, p = np.unique(y_pred, return_inverse=True)
+    table = np.zeros((p.max() + 1, t.max() + 1))
+    np.add.at(table, (p, t), 1)
+    rows, cols = scipy_lsa(table, maximize=True)
+    return table[rows, cols].sum() / len(y_true)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_accuracy_by_groups_equals_the_whole_table(seed):
+    """Matching each group of classes and clusters linked by shared samples on its own gives
+    what the whole table gives: labellings that split into many groups, few, or one."""
+    rng = np.random.default_rng(seed)
+    n, kt, kp = rng.integers(1, 300), rng.integers(1, 40), rng.integers(1, 40)
+    y_true = rng.integers(0, kt, n)
+    y_pred = rng.integers(0, kp, n)
+    if seed % 2:                      # mostly agreeing: many small groups
+        y_pred = np.where(rng.random(n) < 0.9, y_true * 3 + 1000, y_pred)
+    assert clustering_accuracy(y_true, y_pred) == pytest.approx(
+        _accuracy_on_the_dense_table(y_true, y_pred), abs=1e-12)
+
+
+def test_accuracy_of_20000_distinct_labels_is_fast_and_small():
+    """20,000 labels on each side would be a 20,000 × 20,000 table (3.2 GB of int64): the
+    groups keep it to a few MB."""
+    import time
+    import tracemalloc
+    rng = np.random.default_rng(5)
+    y_true = rng.permutation(20000)
+    y_pred = y_true.copy()
+    moved = rng.random(20000) < 0.05
+    y_pred[moved] = rng.integers(0, 20000, moved.sum())
+    expected = 1 - moved.mean()       # at most the moved samples are lost ...
+    clustering_accuracy(y_true[:10], y_pred[:10])         # compile
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        acc = clustering_accuracy(y_true, y_pred)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert expected <= acc <= 1       # ... and a moved one may land on a free cluster
+    assert peak < 50e6 and time.perf_counter() - start < 5
+
+
+def test_accuracy_refuses_a_group_whose_table_is_over_the_bound(monkeypatch):
+    import scratchnet.metrics.external as external
+    monkeypatch.setattr(external, "_MAX_TABLE", 10)
+    y = np.arange(8) % 4
+    assert clustering_accuracy(y, y) == 1.0                   # 4 one-cell groups
+    with pytest.raises(ValueError, match="4 classes and 4 clusters are linked by shared "
+                                         "samples into one group; its table of 16 cells"):
+        clustering_accuracy(y, (np.arange(8) + np.arange(8) // 4) % 4)
+
+
 def test_accuracy_bad_labels():
     with pytest.raises(ValueError, match=r"expected y_pred of shape \(3,\) like y_true, got \(2,\)"):
         clustering_accuracy([0, 1, 2], [0, 1])
