@@ -305,7 +305,9 @@ def confusion_matrix(y_true, y_pred, path=None, class_names=None):
         Cluster assignments (columns, labelled by cluster id).
     path : str or PathLike, optional
     class_names : sequence of str, optional
-        One name per distinct value of ``y_true``.
+        One name per distinct value of ``y_true``, or, for integer classes, a dataset's names
+        indexed by class id (``class_names[c]`` names class c), which also serves data that
+        holds only some of the classes.
 
     Returns
     -------
@@ -330,8 +332,14 @@ def confusion_matrix(y_true, y_pred, path=None, class_names=None):
     classes, ti = np.unique(y_true, return_inverse=True)
     clusters, pi = np.unique(y_pred, return_inverse=True)
     if class_names is not None and len(class_names) != classes.size:
-        raise ValueError(f"confusion_matrix: expected {classes.size} class_names (one per "
-                         f"class in y_true), got {len(class_names)}")
+        # a dataset's names, indexed by class id, for data that holds only some classes
+        if classes.dtype.kind in "iu" and classes.min() >= 0 \
+                and classes.max() < len(class_names):
+            class_names = [class_names[c] for c in classes]
+        else:
+            raise ValueError(f"confusion_matrix: expected {classes.size} class_names (one per "
+                             f"class in y_true), or one per class id 0..{classes.max()} for "
+                             f"integer classes, got {len(class_names)}")
     counts = np.zeros((classes.size, clusters.size), dtype=np.int64)
     np.add.at(counts, (ti, pi), 1)
     order, n_matched = _matched_order(counts)

@@ -168,6 +168,20 @@ def test_scatter_codes_many_labels_get_a_colorbar(tmp_path):
 
 # --------------------------------------------------------------------------- confusion matrix
 
+def test_confusion_matrix_of_data_holding_some_classes_names_them_by_id(tmp_path):
+    """12 images of a 10-class dataset hold 8 classes: the dataset's 10 names still label
+    the rows, each by its class id (the figure used to be lost to a count mismatch)."""
+    names = [f"class{c}" for c in range(10)]
+    y_true = np.array([0, 1, 2, 3, 5, 6, 8, 9, 0, 1, 2, 3])
+    fig = plot.confusion_matrix(y_true, y_true % 4, path=tmp_path / "cm.png", class_names=names)
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels == ["class0", "class1", "class2", "class3", "class5", "class6", "class8",
+                      "class9"]
+    with pytest.raises(ValueError, match=r"expected 8 class_names \(one per class in y_true\), "
+                                         r"or one per class id 0..9 for integer classes, got 5"):
+        plot.confusion_matrix(y_true, y_true % 4, class_names=names[:5])
+
+
 def test_confusion_matrix_permuted_labelling_lands_on_the_diagonal(tmp_path):
     _lsa()
     rng = np.random.default_rng(9)
