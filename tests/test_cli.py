@@ -160,6 +160,13 @@ def test_dec_writes_results_and_an_interrupted_run_resumes_to_the_same_labels(tr
     # a finished run is not overwritten by accident
     assert main(_dec_argv(out, tmp_path / "cut", 12)) == 2
     assert "exists; continue it with --resume" in capsys.readouterr().err
+    # nor continued with other settings, or on other images of the same number
+    assert main(_dec_argv(out, tmp_path / "cut", 16, "--resume", "--normalize", "4")) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "was written with other settings: encoder" in err[0], err
+    assert main(_dec_argv(out, tmp_path / "cut", 16, "--resume", "--seed", "1")) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "was written for other data" in err[0], err
 
 
 @pytest.mark.slow

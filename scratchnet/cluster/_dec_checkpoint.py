@@ -17,7 +17,15 @@ key                         content
 ``target``                  :math:`P` (N, K) computed at that refresh
 ``labels``                  the labels of that refresh (the next one counts the changes)
 ``history.<key>``           ``DEC.history_``, one float64 array per key
+``fingerprint.data``        SHA-256 of the input ``X`` (its shape, dtype and bytes)
+``fingerprint.settings``    JSON of every setting that changes the result (:func:`settings`)
 ==========================  ==================================================================
+
+A resume proves it continues the same run: the data must hash the same and every setting
+must match, or :func:`load` refuses and says which differ. Applying a saved :math:`P` to other
+images (the same number of them, reversed, or another dataset) would train every image
+towards another image's target. ``max_iter`` and ``tol`` are left out on purpose: they say
+when to stop, and a resumed run may go on longer than planned.
 
 The step count, :math:`P`, the labels and the seed are enough to continue: the batches of
 step :math:`t` are drawn from a permutation seeded by ``(seed, pass)``, so the resumed run
@@ -28,6 +36,8 @@ over the target), and never with NaN or infinite weights, so a diverged run cann
 good checkpoint. It is read with :func:`scratchnet._io.read_npz` (no pickles; an unreadable
 file is one ``ValueError`` naming it).
 """
+import hashlib
+import json
 import os
 
 import numpy as np
@@ -52,7 +62,57 @@ def save(dec, path, iteration, p, labels):
                    for k, v in dec.history_.items()})
     arrays.update(mu=dec.clustering_.mu.value, iteration=np.int64(iteration),
                   seed=np.array(str(dec._seed)), target=p, labels=labels)
+    arrays["fingerprint.data"] = np.array(dec._data_fingerprint)
+    arrays["fingerprint.settings"] = np.array(json.dumps(settings(dec), sort_keys=True))
     atomic_write(path, lambda f: np.savez(f, **arrays))
+
+
+def data_fingerprint(X):
+    """SHA-256 (hex) of an array's shape, dtype and bytes: the same images, or not."""
+    X = np.ascontiguousarray(X)
+    h = hashlib.sha256(f"{X.shape} {X.dtype.str}".encode())
+    h.update(memoryview(X).cast("B"))
+    return h.hexdigest()
+
+
+def settings(dec):
+    """Every setting of ``dec`` that changes what a step computes, as JSON-ready values: the
+    clustering's, the optimizer's, the augmentation's, and the layers of the networks (their
+    kinds and scalar settings, e.g. an L2 normalisation's radius; weights apart)."""
+    def layers(net):
+        if net is None:
+            return None
+        return [[type(layer).__name__,
+                 {k: v for k, v in sorted(vars(layer).items())
+                  if not k.startswith("_") and isinstance(v, (bool, int, float, str))}]
+                for layer in getattr(net, "layers", [net])]
+    optimizer = dec.optimizer
+    return {"n_clusters": int(dec.n_clusters), "alpha": float(dec.alpha),
+            "update_interval": int(dec.update_interval), "batch_size": int(dec.batch_size),
+            "reconstruction_weight": float(dec.reconstruction_weight),
+            "reconstruction_loss": str(dec.reconstruction_loss),
+            "optimizer": optimizer if optimizer is None or isinstance(optimizer, str)
+            else type(dec.optimizer_).__name__,
+            "augment": None if dec.augment is None else repr(dec.augment),
+            "encoder": layers(dec.encoder),
+            "decoder": layers(dec.decoder) if dec.reconstruction_weight > 0 else None}
+
+
+def _check_same_run(dec, data, path):
+    """Refuse a checkpoint written for other data or other settings, naming what differs."""
+    where = f"DEC.fit(resume): {os.fspath(path)!r}"
+    if "fingerprint.data" not in data or "fingerprint.settings" not in data:
+        raise ValueError(f"{where} holds no fingerprint of its data and settings, so nothing "
+                         f"proves it continues this run." + _HINT)
+    if str(data["fingerprint.data"]) != dec._data_fingerprint:
+        raise ValueError(f"{where} was written for other data (the same number of samples, "
+                         f"other values or order): expected the inputs it started from." + _HINT)
+    saved, now = json.loads(str(data["fingerprint.settings"])), settings(dec)
+    differ = [k for k in sorted(set(saved) | set(now)) if saved.get(k) != now.get(k)]
+    if differ:
+        shown = "; ".join(f"{k} {json.dumps(saved.get(k))} -> {json.dumps(now.get(k))}"
+                          for k in differ)
+        raise ValueError(f"{where} was written with other settings: {shown}." + _HINT)
 
 
 def load(dec, path, n_samples):
@@ -71,6 +131,7 @@ def load(dec, path, n_samples):
         raise ValueError(f"DEC.fit(resume): checkpoint target expected shape "
                          f"{(n_samples, dec.n_clusters)}, got {data['target'].shape} "
                          "(other data?)")
+    _check_same_run(dec, data, path)
     dec._build(data["mu"])
     for key, w in _named_weights(dec):
         if key not in data or data[key].shape != w.shape:

@@ -206,7 +206,9 @@ class DEC(BaseEstimator):
             Continue from ``checkpoint`` if the file exists: restores encoder (and decoder)
             weights, centroids, optimizer state, iteration, target :math:`P`, the last labels,
             ``history_`` and the seed, then carries on exactly as the uninterrupted run would
-            (same data and settings required; K-means is not rerun).
+            (K-means is not rerun). The checkpoint holds a fingerprint of ``X`` and of the
+            settings; other data or settings are refused with a ``ValueError`` that names
+            what differs (``max_iter`` and ``tol`` may change).
 
         Returns
         -------
@@ -214,6 +216,8 @@ class DEC(BaseEstimator):
         """
         X = self._prepare(X, y)
         n = len(X)
+        if checkpoint is not None:      # what a resume must find again (_dec_checkpoint.py)
+            self._data_fingerprint = _dec_checkpoint.data_fingerprint(X)
         if resume and checkpoint is not None and os.path.exists(checkpoint):
             it, p, labels = _dec_checkpoint.load(self, checkpoint, n)
         else:

@@ -1,13 +1,15 @@
 """DEC and IDEC: q and p, the clustering layer's gradient, training on blobs, errors, resume."""
+import json
 import re
 
 import numpy as np
 import pytest
 
 from scratchnet.cluster import DEC, ClusteringLayer, KMeans, soft_assignment, target_distribution
+from scratchnet.cluster._dec_checkpoint import settings
 from scratchnet.exceptions import NotFittedError
 from scratchnet.metrics import clustering_accuracy
-from scratchnet.nn import Dense, KLDivLoss, ReLU, Reshape, Sequential
+from scratchnet.nn import Dense, KLDivLoss, L2Normalize, ReLU, Reshape, Sequential
 from scratchnet.testing import GradientCheckError, check_gradients
 
 
@@ -327,9 +329,19 @@ def test_resume_with_another_optimizer_is_refused(tmp_path):
     path = tmp_path / "c.npz"
     DEC(_encoder(0), 4, update_interval=5, max_iter=6, n_init=1, random_state=0,
         verbose=False, optimizer="adam").fit(X, checkpoint=path)
+    with pytest.raises(ValueError, match=r"was written with other settings: optimizer "
+                                         r"\"adam\" -> null; update_interval 5 -> 140\."):
+        DEC(_encoder(0), 4, verbose=False).fit(X, checkpoint=path, resume=True)
+    # past the fingerprint, the optimizer's arrays are checked too (a hand-made file)
+    with np.load(path) as f:
+        arrays = dict(f)
+    arrays["fingerprint.settings"] = np.array(json.dumps(
+        settings(DEC(_encoder(0), 4, update_interval=5, optimizer="sgd"))))
+    np.savez(path, **arrays)
     with pytest.raises(ValueError, match=r"optimizer state expected keys \['optimizer.t', "
                                          r"'optimizer.velocity.0'.*another optimizer than SGD"):
-        DEC(_encoder(0), 4, verbose=False).fit(X, checkpoint=path, resume=True)
+        DEC(_encoder(0), 4, update_interval=5, optimizer="sgd", verbose=False).fit(
+            X, checkpoint=path, resume=True)
 
 
 def test_resume_with_another_architecture_is_refused(tmp_path):
@@ -338,8 +350,53 @@ def test_resume_with_another_architecture_is_refused(tmp_path):
     DEC(_encoder(0), 4, update_interval=5, max_iter=6, n_init=1, random_state=0,
         verbose=False).fit(X, checkpoint=path)
     other = Sequential([Dense(20, 8, random_state=0), ReLU(), Dense(8, 3, random_state=1)])
-    with pytest.raises(ValueError, match=r"encoder.0 expected shape \(20, 8\), got \(20, 16\)"):
+    with pytest.raises(ValueError, match=r"other settings: encoder .*update_interval 5 -> 140"):
         DEC(other, 4, verbose=False).fit(X, checkpoint=path, resume=True)
+
+
+@pytest.mark.parametrize("change", ["reversed", "other values", "normalized", "alpha",
+                                    "augment"])
+def test_resume_refuses_other_data_or_settings(tmp_path, change):
+    """The saved target P belongs to the images it was computed on, in their order: the
+    same number of other images, or the same images reversed, are refused, as is a setting
+    that changes what a step computes; a longer max_iter and another tol are a longer run."""
+    X, _ = _blobs(np.random.default_rng(8), n=200)
+    path = tmp_path / "c.npz"
+    kw = dict(update_interval=5, n_init=1, random_state=0, verbose=False)
+    DEC(_encoder(0), 4, max_iter=6, **kw).fit(X, checkpoint=path)
+    encoder, data, extra = _encoder(0), X, {}
+    if change == "reversed":
+        data = X[::-1]
+    elif change == "other values":
+        data = X + 1e-3
+    elif change == "normalized":
+        encoder = Sequential(list(_encoder(0).layers) + [L2Normalize(4.0)])
+    elif change == "alpha":
+        extra = dict(alpha=2.0)
+    else:
+        extra = dict(augment=lambda xb, rng: xb)
+    says = {"reversed": "written for other data", "other values": "written for other data",
+            "normalized": r"other settings: encoder .*L2Normalize.*scale.*4\.0",
+            "alpha": "other settings: alpha 1.0 -> 2.0",
+            "augment": "other settings: augment null -> "}[change]
+    with pytest.raises(ValueError, match=says):
+        DEC(encoder, 4, max_iter=20, **kw, **extra).fit(data, checkpoint=path, resume=True)
+    resumed = DEC(_encoder(0), 4, max_iter=20, tol=0.5, **kw).fit(X, checkpoint=path,
+                                                                   resume=True)
+    assert resumed.n_iter_ > 6
+
+
+def test_a_checkpoint_without_a_fingerprint_is_refused(tmp_path):
+    X, _ = _blobs(np.random.default_rng(8), n=200)
+    path = tmp_path / "c.npz"
+    DEC(_encoder(0), 4, update_interval=5, max_iter=6, n_init=1, random_state=0,
+        verbose=False).fit(X, checkpoint=path)
+    with np.load(path) as f:
+        arrays = {k: v for k, v in f.items() if not k.startswith("fingerprint.")}
+    np.savez(path, **arrays)
+    with pytest.raises(ValueError, match="holds no fingerprint of its data and settings"):
+        DEC(_encoder(0), 4, update_interval=5, n_init=1, random_state=0,
+            verbose=False).fit(X, checkpoint=path, resume=True)
 
 
 @pytest.mark.parametrize("content", ["truncated", "empty", "random"])
