@@ -28,6 +28,8 @@ allocating it (a 100-byte file cannot ask for 40 GB), and turns every way a file
 unreadable — empty, truncated, random bytes, a lone ``.npy`` — into one ``ValueError`` that
 names the file.
 """
+import atexit
+import contextlib
 import json
 import os
 import re
@@ -231,3 +233,110 @@ def _jsonable(v):
     if isinstance(v, os.PathLike):
         return os.fspath(v)
     raise TypeError(f"write_json: cannot serialise {type(v).__name__}")
+
+
+# ---- one writer per output folder ---------------------------------------------------------
+
+LOCK_NAME = ".scratchnet.lock"
+_HELD = {}          # folder (resolved) -> lock file, for the locks this process holds
+
+
+class FolderInUseError(ValueError):
+    """Another live run holds the lock of an output folder."""
+
+
+def lock_folder(folder):
+    """Make this process the only writer of ``folder`` until :func:`release_folders` or exit.
+
+    Two runs writing one ``--out`` at once would both finish and leave a mix of their files
+    (one run's ``train.json`` beside the other's ``model.npz``). The lock is a file,
+    ``.scratchnet.lock``, created with ``O_CREAT | O_EXCL`` (the one operation that exactly
+    one of two racing processes wins) and holding the owner's pid and host. A second run
+    finds it and is refused, naming the owner. A lock left by a run that was killed (its pid
+    no longer exists on this host) is stale and reclaimed: renamed aside, checked to be still
+    the stale one (not a lock another process just took), and deleted.
+    """
+    folder = Path(folder)
+    key = os.path.realpath(folder)
+    if key in _HELD:
+        return _HELD[key]
+    path = folder / LOCK_NAME
+    me = {"pid": os.getpid(), "host": os.uname().nodename, "started": time.time()}
+    for _ in range(3):
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            owner = _read_lock(path)
+            if owner is not None and not _lock_is_stale(owner):
+                raise FolderInUseError(
+                    f"{folder} is in use by another run (pid {owner.get('pid')} on "
+                    f"{owner.get('host')}, since {_when(owner.get('started'))}); wait for it to "
+                    f"end or choose another folder (delete {path} if no run is going on)")
+            _reclaim(path, owner)
+            continue
+        with os.fdopen(fd, "w") as f:
+            json.dump(me, f)
+        _HELD[key] = path
+        if len(_HELD) == 1:
+            atexit.register(release_folders)
+        return path
+    raise FolderInUseError(f"{folder}: could not take its lock {path} (other runs kept "
+                           f"taking it); try again")
+
+
+def release_folders():
+    """Remove the locks this process holds (``atexit`` does it too)."""
+    while _HELD:
+        _, path = _HELD.popitem()
+        owner = _read_lock(path)
+        if owner is not None and owner.get("pid") == os.getpid():
+            with contextlib.suppress(OSError):
+                os.remove(path)
+
+
+def _read_lock(path):
+    """The owner recorded in a lock file; {} for an unreadable one (taken as stale once its
+    writer had time to finish: a kill between the create and the write); None if gone."""
+    try:
+        text = Path(path).read_text()
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return {}
+    try:
+        owner = json.loads(text)
+    except ValueError:
+        owner = {}
+    if not isinstance(owner, dict):
+        owner = {}
+    if not owner:
+        with contextlib.suppress(OSError):
+            owner = {"unreadable_since": os.stat(path).st_mtime}
+    return owner
+
+
+def _lock_is_stale(owner):
+    if "unreadable_since" in owner:
+        return time.time() - owner["unreadable_since"] > 5.0
+    pid = owner.get("pid")
+    return (isinstance(pid, int) and owner.get("host") == os.uname().nodename
+            and _process_gone(pid))
+
+
+def _reclaim(path, owner):
+    """Delete the stale lock ``path`` read as ``owner``, unless another process replaced it."""
+    aside = path.with_name(f"{LOCK_NAME}.{os.getpid()}.stale")
+    try:
+        os.rename(path, aside)
+    except FileNotFoundError:
+        return                      # someone else reclaimed it: try to create again
+    if _read_lock(aside) == owner or owner is None:
+        os.remove(aside)
+    else:                           # a fresh lock taken meanwhile: put it back
+        os.rename(aside, path)
+
+
+def _when(started):
+    if not isinstance(started, (int, float)):
+        return "an unknown time"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started))

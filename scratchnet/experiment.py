@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._io import write_json
+from ._io import FolderInUseError, lock_folder, write_json
 from .models.autoencoder import decoded_images, model_input
 
 
@@ -54,13 +54,16 @@ def non_negative_int(text):
     return value
 
 
-def writable_folder(path, flag="--out"):
-    """Create folder ``path`` and prove a file can be written in it; return it as a Path.
+def writable_folder(path, flag="--out", lock=True):
+    """Create folder ``path``, prove a file can be written in it, and (``lock``) make this
+    run its only writer; return it as a Path.
 
     Called before any work starts: an ``--out`` that cannot be written (``/dev/null/x``, a
     read-only disk, a folder of another user) must fail in the first second, not after an
     hour of training. The probe is a real file, created and removed, since permission bits
-    alone do not tell (a read-only mount, ACLs, root). A ValueError names the flag.
+    alone do not tell (a read-only mount, ACLs, root). A ValueError names the flag. The
+    lock (:func:`scratchnet._io.lock_folder`) refuses a second run on the same folder while
+    this one lives, with a ValueError naming the run that holds it.
     """
     path = Path(path)
     try:
@@ -71,6 +74,11 @@ def writable_folder(path, flag="--out"):
     except OSError as e:
         raise ValueError(f"{flag} {path}: cannot write there ({e.strerror or e}); choose a "
                          f"folder you can write to") from None
+    if lock:
+        try:
+            lock_folder(path)
+        except FolderInUseError as e:
+            raise FolderInUseError(f"{flag} {e}") from None
     return path
 
 

@@ -21,6 +21,7 @@ import scratchnet.cli._common
 import scratchnet.cli.cluster
 import scratchnet.cli.train
 import scratchnet.datasets
+import scratchnet.models
 from scratchnet import plot
 from scratchnet.cli import main
 from scratchnet.models import Autoencoder
@@ -254,7 +255,7 @@ def test_help_shows_each_default_once(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert "total number of epochs (default: 20)" in text
+    assert "total number of epochs (default: 20; with --resume, the run's own)" in text
     assert "same seed, same result (default: 0)" in text
 
 
@@ -307,3 +308,114 @@ def test_loss_curves_label_their_axes():
     assert ax.get_ylabel() == "binary cross-entropy"
     ax = plot.loss_curves({"loss": [1.0], "acc": [0.5]}, xlabel="target refresh").axes[0]
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("target refresh", "loss, acc")
+
+
+# ---- cluster-images: memory, its own output, links; one writer per folder ---------------------
+
+def _run_limited(argv, limit_bytes):
+    """``scratchnet argv`` in a child whose address space is capped: a run that tried to
+    allocate what it refuses would die instead of exiting 2."""
+    import resource
+
+    def cap():
+        resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
+    run = subprocess.run(COMMAND + [str(a) for a in argv], capture_output=True, text=True,
+                         cwd=REPO, timeout=120, preexec_fn=cap)
+    return run.returncode, run.stderr.splitlines()
+
+
+@pytest.mark.parametrize("size", ["4096", "1000000"])
+def test_cluster_images_refuses_a_size_beyond_what_the_model_can_use(photos, tmp_path, size):
+    status, err = _run_limited(["cluster-images", photos, "--k", "2", "--size", size,
+                                "--out", tmp_path / "out"], 3 * 2**30)
+    assert status == 2 and len(err) == 1 and "Traceback" not in err[0], err
+    assert "--size: expected sides of at most 512 pixels" in err[0]
+    assert f"got {size} x {size}" in err[0]
+
+
+def test_cluster_images_refuses_a_run_that_cannot_fit_in_memory(photos, tmp_path, capsys,
+                                                               monkeypatch):
+    """The estimate is made before any image is read, against the memory available."""
+    import tracemalloc
+    import scratchnet.cli.images as images
+    monkeypatch.setattr(images, "available_memory", lambda: 2**30)      # a 1 GiB machine
+    tracemalloc.start()
+    try:
+        status = main(["cluster-images", str(photos), "--k", "2", "--size", "512",
+                       "--out", str(tmp_path / "out")])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2 and len(err) == 1, err
+    assert "3 images of 3 x 512 x 512 need about" in err[0]
+    assert "this machine has 1.0 GiB available; expected a smaller --size" in err[0]
+    assert peak < 100e6
+    # the estimate is of the right size: 24 images of 3 x 256 x 256 took 2.3 GB measured
+    ae = scratchnet.models.pool_autoencoder(in_channels=3, image_size=256)
+    assert 2.0e9 < images.memory_needed(ae, 24) < 4.0e9
+
+
+def test_cluster_images_leaves_out_its_own_output_and_earlier_runs(photos, tmp_path, capsys):
+    argv = ["cluster-images", str(photos), "--k", "2", "--steps", "1", "--n-init", "1",
+            "--size", "8", "--quiet"]
+    assert main(argv + ["--out", str(photos / "out")]) == 0
+    assert main(argv + ["--out", str(photos / "out")]) == 0
+    printed = capsys.readouterr().out
+    assert f"left out {photos / 'out'}: the output folder of this run" in printed
+    assert json.loads((photos / "out" / "metrics.json").read_text())["n"] == 3
+    # an earlier run's folder (it holds a metrics.json) is not read as photos either
+    assert main(argv + ["--out", str(tmp_path / "elsewhere")]) == 0
+    printed = capsys.readouterr().out
+    assert f"left out {photos / 'out'}: holds a run's metrics.json" in printed
+    assert json.loads((tmp_path / "elsewhere" / "metrics.json").read_text())["n"] == 3
+
+
+def test_cluster_images_follows_linked_folders_once(photos, tmp_path, capsys):
+    """A linked sub-folder is read; a link back to a parent is reported, not looped."""
+    more = tmp_path / "more"
+    more.mkdir()
+    for i in range(3):
+        Image.fromarray(np.full((8, 8, 3), 30 + 60 * i, np.uint8)).save(more / f"m{i}.png")
+    (photos / "linked").symlink_to(more, target_is_directory=True)
+    (more / "loop").symlink_to(photos, target_is_directory=True)
+    assert main(["cluster-images", str(photos), "--k", "2", "--steps", "1", "--n-init", "1",
+                 "--size", "8", "--quiet", "--out", str(tmp_path / "out")]) == 0
+    printed = capsys.readouterr().out
+    assert f"{photos}: 6 images" in printed
+    assert f"left out {photos / 'linked' / 'loop'}: a link to a folder already read" in printed
+
+
+def test_a_second_run_on_a_folder_in_use_is_refused_and_a_stale_lock_reclaimed(tmp_path):
+    data = _data(tmp_path)
+    out = tmp_path / "run"
+    out.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (out / ".scratchnet.lock").write_text(json.dumps(
+            {"pid": holder.pid, "host": __import__("os").uname().nodename, "started": 0}))
+        _one_line_error(_train(data, out, "--epochs", "1", "--quiet"), "train",
+                        f"--out {out} is in use by another run (pid {holder.pid} on",
+                        "choose another folder")
+        assert not (out / "model.npz").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    # its process is gone: the lock is stale, the next run takes it and removes it at the end
+    status, err = _run(*_train(data, out, "--epochs", "1", "--quiet"))
+    assert status == 0, err
+    assert (out / "model.npz").is_file() and not (out / ".scratchnet.lock").exists()
+
+
+def test_two_runs_started_together_on_one_folder_one_wins(tmp_path):
+    data = _data(tmp_path)
+    out = tmp_path / "run"
+    runs = [subprocess.Popen(COMMAND + [str(a) for a in _train(data, out, "--epochs", "2",
+                                                                "--quiet")],
+                             cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             text=True) for _ in range(2)]
+    results = [(r.wait(timeout=300), r.stderr.read()) for r in runs]
+    assert sorted(status for status, _ in results) == [0, 2], results
+    loser = next(err for status, err in results if status == 2)
+    assert "is in use by another run" in loser or "exists; continue it with --resume" in loser
+    assert (out / "model.npz").is_file() and not (out / ".scratchnet.lock").exists()

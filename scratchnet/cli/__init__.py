@@ -47,6 +47,7 @@ parser and turns every expected failure into one line and exit status 2.
 import errno
 import sys
 
+from .._io import release_folders
 from ..experiment import Parser, one_line
 from ._common import MODELS, CLIError
 from .cluster import add_cluster, add_evaluate
@@ -94,8 +95,17 @@ def build_parser():
 
 
 def main(argv=None):
-    """Entry point of ``scratchnet`` and ``python -m scratchnet``; returns the exit status."""
+    """Entry point of ``scratchnet`` and ``python -m scratchnet``; returns the exit status.
+
+    The output folder a command locks (``writable_folder``) is unlocked when it returns."""
     args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    finally:
+        release_folders()
+
+
+def _run(args):
     try:
         return args.func(args) or 0
     except (CLIError, ValueError) as e:

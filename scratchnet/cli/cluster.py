@@ -92,7 +92,7 @@ def cmd_evaluate(args):
     if args.out:
         if Path(args.out).is_dir():
             raise CLIError(f"--out {args.out} is a folder; give the .json file to write")
-        writable_folder(Path(args.out).parent)
+        writable_folder(Path(args.out).parent, lock=False)   # one file, written atomically
     labels = read_column(args.labels, "cluster")
     truth = read_column(args.truth, "label", flag="--truth") if args.truth else None
     if truth is None and args.labels.endswith(".csv"):

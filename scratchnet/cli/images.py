@@ -1,5 +1,6 @@
 """``scratchnet cluster-images``: cluster a folder of one's own images with a small autoencoder."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -14,6 +15,10 @@ from ._common import (LOSS_NAMES, CLIError, add_common, check_k, kmeans_step, pr
 
 
 IMAGE_FOLDER_STEPS = 2000  # cluster-images trains this many batches unless told otherwise
+# The largest side --size takes. The pooling autoencoder's code is 3 × H/4 × W/4 numbers per
+# image: 49,152 at 512 × 512, already far more dimensions than K-means can use well, while a
+# batch of 64 such images needs about 2 GB of activations to train. Larger sizes only cost.
+MAX_SIDE = 512
 
 
 # ---- cluster-images -----------------------------------------------------------------------
@@ -49,19 +54,28 @@ def cmd_cluster_images(args):
     if len(args.size) > 2:
         raise CLIError(f"--size takes N or H W, got {len(args.size)} numbers")
     size = (args.size[0], args.size[-1])
+    if max(size) > MAX_SIDE:
+        raise CLIError(f"--size: expected sides of at most {MAX_SIDE} pixels (the autoencoder's "
+                       f"code grows with the image, 3 x H/4 x W/4 numbers, and is of no more "
+                       f"use to K-means beyond that), got {size[0]} x {size[1]}")
     out = writable_folder(args.out)
-    _, others = datasets.images.find_image_files(folder)
-    X, paths = datasets.load_image_folder(folder, size=size, grayscale=args.grayscale)
+    files, others, left_out = datasets.images.find_image_files(folder, exclude=[out])
+    for skipped_folder, why in left_out:
+        print(f"left out {skipped_folder}: {why}")
+    channels = 1 if args.grayscale else 3
+    try:
+        ae = models.pool_autoencoder(in_channels=channels, image_size=size,
+                                     random_state=args.seed)
+    except ValueError as e:
+        raise CLIError(f"--size {size[0]} {size[1]}: {e}") from None
+    check_memory(ae, len(files))
+    X, paths = datasets.load_image_folder(folder, size=size, grayscale=args.grayscale,
+                                          exclude=[out])
     check_k(args.k, len(X), folder)
     print(f"{folder}: {len(X)} images, resized to {X.shape[1:]}"
           + (f"; {others} other file(s) left out (not "
              f"{'/'.join(datasets.images.IMAGE_EXTENSIONS)})" if others else ""))
     X = datasets.to_float32(X)
-    try:
-        ae = models.pool_autoencoder(in_channels=X.shape[1], image_size=size,
-                                     random_state=args.seed)
-    except ValueError as e:
-        raise CLIError(f"--size {size[0]} {size[1]}: {e}") from None
     if args.epochs is None and args.steps is None:
         args.steps = IMAGE_FOLDER_STEPS  # 20 epochs of 200 photos were 80 steps: no training
     with timer() as t:
@@ -97,6 +111,46 @@ def cmd_cluster_images(args):
     return 0
 
 
+def memory_needed(ae, n_images, batch_size=64):
+    """Bytes a cluster-images run of ``n_images`` images for the autoencoder ``ae`` needs at
+    its peak, roughly (measured: 2.3 GB for 24 images of 3 × 256 × 256, estimated 2.8): the images (uint8 as read, float32 to train, 12 bytes a value in all
+    with the codes and K-means' copies of them), and two batches of the pooling autoencoder
+    (training on 64 images, and predicting or checking 256: every layer's output and its
+    gradient, float32, plus the 3×3 convolutions' unfolded inputs)."""
+    shape, per_sample = tuple(ae.input_shape), 0
+    for layer in list(ae.encoder) + list(ae.decoder):
+        unfolded = 9 * shape[0] * shape[1] * shape[2]     # a 3×3 convolution's im2col
+        shape = tuple(layer.output_shape(shape))
+        per_sample += 2 * int(np.prod(shape)) + unfolded
+    values = n_images * int(np.prod(ae.input_shape))
+    return values * 12 + (min(batch_size, n_images) + min(256, n_images)) * per_sample * 4
+
+
+def available_memory():
+    """Bytes the kernel says a new allocation can get (MemAvailable), else the machine's."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_memory(ae, n_images):
+    """Refuse, before reading a single image, a run that cannot fit in memory."""
+    need, have = memory_needed(ae, n_images), available_memory()
+    if have is not None and need > 0.8 * have:
+        c, h, w = ae.input_shape
+        raise CLIError(f"{n_images} images of {c} x {h} x {w} need about "
+                       f"{need / 2**30:.1f} GiB, and this machine has {have / 2**30:.1f} GiB "
+                       f"available; expected a smaller --size (or fewer images)")
+
+
 def _reconstruction_check(ae, X):
     """The autoencoder's loss against the loss of answering every image with the mean image.
 
@@ -105,9 +159,14 @@ def _reconstruction_check(ae, X):
     sorts them by little more than average colour. Says so, with what to do, when the loss is
     not at least 10 % below that baseline (a user's 200 photos after 80 steps: BCE 0.688
     against a baseline near ln 2 = 0.693)."""
-    recon = ae.reconstruct(X)
-    mean_image = np.broadcast_to(X.mean(axis=0, keepdims=True), X.shape)
-    ours, baseline = _loss_value(ae.loss, X, recon), _loss_value(ae.loss, X, mean_image)
+    mean_image = X.mean(axis=0, keepdims=True)
+    ours = baseline = 0.0
+    for start in range(0, len(X), 256):     # in chunks: float64 temporaries of 256 images
+        chunk = X[start:start + 256]
+        ours += _loss_value(ae.loss, chunk, ae.reconstruct(chunk)) * len(chunk)
+        baseline += _loss_value(ae.loss, chunk, np.broadcast_to(mean_image, chunk.shape)) \
+            * len(chunk)
+    ours, baseline = ours / len(X), baseline / len(X)
     if not ours < 0.9 * baseline:
         print(f"warning: the autoencoder's {ae.loss.upper()} loss {ours:.4f} is no better than "
               f"{baseline:.4f}, the loss of the mean image: its codes say little more than the "

@@ -2,6 +2,7 @@ r"""Small image helpers: scale to [0, 1], convert to grayscale, flatten, read a 
 
 All of them take and return NCHW arrays (``flatten`` returns (N, C*H*W)).
 """
+import os
 import warnings
 from pathlib import Path
 
@@ -107,14 +108,24 @@ def flatten(X):
     return X.reshape(X.shape[0], -1)
 
 
-def find_image_files(path, extensions=IMAGE_EXTENSIONS):
-    r"""The image files under a folder, sub-folders included, and how many others were passed.
+def find_image_files(path, extensions=IMAGE_EXTENSIONS, exclude=()):
+    r"""The image files under a folder, sub-folders included; the other files; the folders
+    left out, each with the reason.
 
     A folder of photos is rarely flat (``2023/``, ``holiday/``, a camera's ``DCIM/100CANON``),
     and a reader that silently ignored its sub-folders would cluster a fraction of the
-    photos without a word. So the whole tree is walked; hidden files and folders (names
-    starting with ``"."``: ``.git``, ``.thumbnails``, macOS's ``._photo.jpg`` companions) are
-    not part of anyone's photo collection and are left out.
+    photos without a word. So the whole tree is walked, through symbolic links to folders
+    too (a library of links is a common way to gather photos), and nothing is left out
+    without a reason the caller can print:
+
+    * hidden files and folders (names starting with ``"."``: ``.git``, ``.thumbnails``,
+      macOS's ``._photo.jpg`` companions) are not part of anyone's photo collection, and are
+      skipped silently;
+    * a folder reached a second time (a link back to a parent, two links to one folder) is
+      read once: a cycle of links would otherwise never end;
+    * the folders in ``exclude`` (a run's ``--out`` inside the folder it clusters) and any
+      folder holding a ``metrics.json`` (the output of an earlier run, its figures and
+      contact sheets) are this library's own output, not the user's images.
 
     Parameters
     ----------
@@ -122,6 +133,8 @@ def find_image_files(path, extensions=IMAGE_EXTENSIONS):
         A folder.
     extensions : tuple of str
         File-name endings that count as images (compared case-insensitively).
+    exclude : iterable of str or Path
+        Folders not to read.
 
     Returns
     -------
@@ -131,19 +144,44 @@ def find_image_files(path, extensions=IMAGE_EXTENSIONS):
     skipped : int
         Files (not hidden) whose names end in none of ``extensions``: the caller can say how
         many there were.
+    left_out : list of (Path, str)
+        Each folder not read, and why.
     """
     folder = Path(path)
     exts = tuple(e.lower() for e in extensions)
-    files, skipped = [], 0
-    for f in sorted(folder.rglob("*")):
-        rel = f.relative_to(folder)
-        if any(part.startswith(".") for part in rel.parts) or not f.is_file():
+    excluded = {_identity(Path(e)) for e in exclude if Path(e).is_dir()}
+    files, skipped, left_out, seen = [], 0, [], set()
+    for top, dirs, names in os.walk(folder, followlinks=True):
+        here = Path(top)
+        ident = _identity(here)
+        reason = None
+        if ident in seen:
+            reason = "a link to a folder already read"
+        elif ident in excluded:
+            reason = "the output folder of this run"
+        elif here != folder and "metrics.json" in names:
+            reason = "holds a run's metrics.json: an earlier run's output"
+        if reason:
+            left_out.append((here, reason))
+            dirs[:] = []
             continue
-        if f.suffix.lower() in exts:
-            files.append(f)
-        else:
-            skipped += 1
-    return files, skipped
+        seen.add(ident)
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in names:
+            f = here / name
+            if name.startswith(".") or not f.is_file():
+                continue
+            if f.suffix.lower() in exts:
+                files.append(f)
+            else:
+                skipped += 1
+    return sorted(files), skipped, sorted(left_out)
+
+
+def _identity(folder):
+    """(device, inode) of a folder, through links: the same folder however it is reached."""
+    st = folder.stat()
+    return st.st_dev, st.st_ino
 
 
 def _read_image(f, mode, height, width):
@@ -172,7 +210,8 @@ def _read_image(f, mode, height, width):
         return np.asarray(im, dtype=np.uint8)
 
 
-def load_image_folder(path, size=(32, 32), grayscale=False, extensions=IMAGE_EXTENSIONS):
+def load_image_folder(path, size=(32, 32), grayscale=False, extensions=IMAGE_EXTENSIONS,
+                      exclude=()):
     r"""Read a folder of the user's own images (sub-folders included) into one NCHW uint8 array.
 
     Parameters
@@ -193,6 +232,9 @@ def load_image_folder(path, size=(32, 32), grayscale=False, extensions=IMAGE_EXT
         Default: ``.png .jpg .jpeg .bmp .gif .webp .tif .tiff`` (a GIF gives its first frame;
         a ``.webp`` needs a Pillow built with WebP, as the wheels are, and is reported as
         unreadable otherwise).
+    exclude : iterable of str or Path
+        Folders not to read (see :func:`find_image_files`, which also says which folders it
+        left out and why).
 
     Returns
     -------
@@ -223,7 +265,7 @@ def load_image_folder(path, size=(32, 32), grayscale=False, extensions=IMAGE_EXT
                          f"got {size!r}")
     height, width = int(size[0]), int(size[1])
     exts = tuple(e.lower() for e in extensions)
-    files, _ = find_image_files(folder, exts)
+    files, _, _ = find_image_files(folder, exts, exclude)
     mode = "L" if grayscale else "RGB"
     images, paths, bad = [], [], []
     for f in files:

@@ -47,10 +47,10 @@ def test_sub_folders_are_read_and_hidden_ones_are_not(tmp_path):
     _flat((40, 40, 40)).save(tmp_path / ".thumbnails" / "t.png")
     _flat((50, 50, 50)).save(tmp_path / ".hidden.png")
     (tmp_path / "2023" / "notes.txt").write_text("not an image")
-    files, skipped = find_image_files(tmp_path)
+    files, skipped, left_out = find_image_files(tmp_path)
     assert [f.relative_to(tmp_path).as_posix() for f in files] == \
         ["2023/a.png", "2023/june/b.jpg", "top.png"]
-    assert skipped == 1
+    assert skipped == 1 and left_out == []
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         X, paths = load_image_folder(tmp_path, size=(3, 3))
