@@ -31,6 +31,7 @@ names the file.
 import atexit
 import contextlib
 import json
+import math
 import os
 import re
 import secrets
@@ -214,24 +215,47 @@ def read_npz(path, where, hint=""):
 
 
 def write_json(path, obj):
-    """Write ``obj`` as indented JSON, atomically (temporary file, then rename).
+    """Write ``obj`` as indented, strict JSON, atomically (temporary file, then rename).
 
     The folder is created if needed; the file gets the usual permissions (the umask's, like
     the figures beside it) and a kill mid-write leaves no temporary behind for long
     (:func:`atomic_write`).
+
+    Strict: Python's ``json`` writes a NaN or an infinity as ``NaN`` / ``Infinity``, which is
+    not JSON, and other languages' parsers (JavaScript's ``JSON.parse``, Go's, jq) reject the
+    whole file. Such a value (a loss that diverged, a score undefined for one cluster) is
+    written as ``null`` instead, and, when ``obj`` is a dict, its place and what it was are
+    listed under ``"non_finite"`` (e.g. ``{"history.loss[3]": "nan"}``), so nothing is lost.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda f: json.dump(obj, f, indent=2, default=_jsonable), binary=False)
+    found = {}
+    clean = _strict(obj, "", found)
+    if found and isinstance(clean, dict):
+        clean["non_finite"] = found
+    atomic_write(path, lambda f: json.dump(clean, f, indent=2, allow_nan=False), binary=False)
 
 
-def _jsonable(v):
+def _strict(v, where, found):
+    """``v`` as plain JSON values, non-finite floats as None (recorded in ``found``)."""
     if isinstance(v, np.generic):
-        return v.item()
-    if isinstance(v, np.ndarray):
-        return v.tolist()
-    if isinstance(v, os.PathLike):
+        v = v.item()
+    elif isinstance(v, np.ndarray):
+        v = v.tolist()
+    elif isinstance(v, os.PathLike):
         return os.fspath(v)
+    if isinstance(v, float):
+        if math.isfinite(v):
+            return v
+        found[where or "value"] = "nan" if math.isnan(v) else "inf" if v > 0 else "-inf"
+        return None
+    if isinstance(v, dict):
+        return {str(k): _strict(x, f"{where}.{k}" if where else str(k), found)
+                for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_strict(x, f"{where}[{i}]", found) for i, x in enumerate(v)]
+    if v is None or isinstance(v, (bool, int, str)):
+        return v
     raise TypeError(f"write_json: cannot serialise {type(v).__name__}")
 
 

@@ -248,6 +248,19 @@ def test_evaluate_errors(tmp_path, capsys, args, message):
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("where", ["header", "rows"])
+def test_evaluate_names_a_csv_that_is_not_utf8(tmp_path, capsys, where):
+    path = tmp_path / "labels.csv"
+    text = "cluster,label\n0,1\n1,0\n"
+    data = text.replace("label", "label\xe9" if where == "header" else "label").encode("latin-1")
+    if where == "rows":
+        data += "1,0 \xe9\n".encode("latin-1")
+    path.write_bytes(data)
+    assert main(["evaluate", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"{path}: expected a UTF-8 text CSV, got byte 0xe9" in err[0], err
+
+
 def _npy_declaring(path, shape, dtype="<f8"):
     """A .npy file with a valid header for ``shape`` and only 16 bytes of data after it."""
     with open(path, "wb") as f:

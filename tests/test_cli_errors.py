@@ -75,7 +75,7 @@ def arrays(tmp_path):
     "train --out /dev/null/x", "cluster-images --out /dev/null/x", "evaluate --out /dev/null/x",
     "cluster-images --epochs 0", "cluster-images --per-sheet -1", "cluster-images --k = n",
     "train --limit -5", "train --seed -1", "evaluate --features model.npz",
-    "evaluate --features 0-d"])
+    "evaluate --features 0-d", "dec --idec inf", "dec --normalize nan"])
 def test_each_expected_failure_is_one_line_with_status_2(case, photos, arrays, tmp_path):
     out = tmp_path / "out"
     labels = arrays / "labels.npy"
@@ -111,6 +111,12 @@ def test_each_expected_failure_is_one_line_with_status_2(case, photos, arrays, t
             ["evaluate", labels, "--features", arrays / "zero_d.npy"], "evaluate",
             ["--features", "zero_d.npy: expected an array with one row per image",
              "0-d array"]),
+        "dec --idec inf": (
+            ["dec", arrays / "model.npz", "--k", "2", "--idec", "inf", "--out", out], "dec",
+            ["--idec: expected a finite weight >= 0 (0: DEC, 0.1-1: IDEC), got inf"]),
+        "dec --normalize nan": (
+            ["dec", arrays / "model.npz", "--k", "2", "--normalize", "nan", "--out", out],
+            "dec", ["--normalize must be a finite positive length, got nan"]),
     }[case]
     _one_line_error(argv, command, *expected)
     assert not (out / "clusters.csv").exists()

@@ -265,16 +265,22 @@ def read_column(path, column, required=True, flag=None):
         if arr.ndim != 1 or arr.dtype.kind not in "iu":
             raise CLIError(f"{path}: expected a 1-d integer array, got {arr.dtype} {arr.shape}")
         return arr.astype(np.int64)
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.DictReader(f)
-        if column not in (reader.fieldnames or []):
-            if not required:
-                return None
-            raise CLIError(f"{path}: expected a '{column}' column, got {reader.fieldnames}")
-        try:
-            return np.array([int(row[column]) for row in reader], dtype=np.int64)
-        except (ValueError, TypeError) as e:
-            raise CLIError(f"{path}: column '{column}' must hold integers ({e})") from None
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f)
+            if column not in (reader.fieldnames or []):
+                if not required:
+                    return None
+                raise CLIError(f"{path}: expected a '{column}' column, got {reader.fieldnames}")
+            try:
+                return np.array([int(row[column]) for row in reader], dtype=np.int64)
+            except UnicodeDecodeError:
+                raise
+            except (ValueError, TypeError) as e:
+                raise CLIError(f"{path}: column '{column}' must hold integers ({e})") from None
+    except UnicodeDecodeError as e:
+        raise CLIError(f"{path}: expected a UTF-8 text CSV, got byte {e.object[e.start]:#04x} at "
+                       f"offset {e.start} that is not UTF-8 (save it as \"CSV UTF-8\")") from None
 
 
 def print_scores(scores):

@@ -54,11 +54,14 @@ def add_dec(sub):
 
 def cmd_dec(args):
     path = model_path(args)
+    if not 0 <= args.idec < float("inf"):
+        raise CLIError(f"--idec: expected a finite weight >= 0 (0: DEC, 0.1-1: IDEC), got "
+                       f"{args.idec}")
+    if args.normalize is not None and not 0 < args.normalize < float("inf"):
+        raise CLIError(f"--normalize must be a finite positive length, got {args.normalize}")
     if args.normalize is not None and args.idec > 0:
         raise CLIError("--normalize and --idec do not go together: the decoder reconstructs "
                        "from the raw codes, not from normalised ones")
-    if args.normalize is not None and not args.normalize > 0:
-        raise CLIError(f"--normalize must be a positive length, got {args.normalize}")
     out = Path(args.out)
     ckpt = out / DEC_CHECKPOINT
     if ckpt.exists() and not args.resume:

@@ -159,8 +159,8 @@ class DEC(BaseEstimator):
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
                 raise ValueError(f"DEC: expected {name} to be a positive int, got {v!r}")
         alpha, tol, weight = self.alpha, self.tol, self.reconstruction_weight
-        if not alpha > 0 or not 0 <= tol < 1 or not weight >= 0:
-            raise ValueError(f"DEC: expected alpha > 0, 0 <= tol < 1 and "
+        if not 0 < alpha < math.inf or not 0 <= tol < 1 or not 0 <= weight < math.inf:
+            raise ValueError(f"DEC: expected finite alpha > 0, 0 <= tol < 1 and finite "
                              f"reconstruction_weight >= 0, got alpha={alpha}, tol={tol}, "
                              f"reconstruction_weight={weight}")
         if weight > 0 and self.decoder is None:
@@ -236,7 +236,7 @@ class DEC(BaseEstimator):
                 step_losses = self._train_step(X[idx], p[idx], step)
                 if not np.isfinite(step_losses).all():   # before a NaN reaches a checkpoint
                     bar.close()
-                    raise self._diverged(step_losses, step, n)
+                    raise self._diverged(step_losses, step, n, X[idx])
                 losses += step_losses
                 bar.update()
             it = stop
@@ -409,11 +409,11 @@ class DEC(BaseEstimator):
         bar.set_postfix(loss=f"{loss:.4g}" if np.isfinite(loss) else "-",
                         delta=f"{delta:.4f}", refresh=False)
 
-    def _diverged(self, losses, step, n):
+    def _diverged(self, losses, step, n, batch):
         """The :class:`~scratchnet.nn.TrainingDivergedError` for a NaN/inf loss at ``step``."""
         value = losses[0] if not np.isfinite(losses[0]) else losses[1]
         epoch = step // math.ceil(n / self.batch_size)
-        return diverged("DEC.fit", value, epoch + 1, step + 1, self.optimizer_)
+        return diverged("DEC.fit", value, epoch + 1, step + 1, self.optimizer_, batch=batch)
 
     def _encoder_dtype(self):
         dtype = self.encoder.dtype                  # None for an encoder without weights

@@ -195,12 +195,26 @@ def _read_image(f, mode, height, width):
       clips every value above 255 to white, so a whole image saturates. Scaling by the bit
       depth, :math:`v \cdot 255 / (2^{16} - 1)`, keeps its tones. An ``I`` image whose
       values exceed 16 bits is scaled by :math:`2^{32} - 1` instead.
+    * 32-bit float grey (``F`` mode, scientific TIFFs): ``convert("L")`` truncates each
+      value to an integer, so an image in [0, 1] comes out black. Values in [0, 1] are
+      scaled by 255; any other range is stretched from its own minimum to its maximum, with
+      a warning naming the file (NaN and infinities count as 0).
     * Palettes, alpha and CMYK are left to ``convert`` (alpha is dropped, palettes expanded).
     """
     from PIL import Image, ImageOps
 
     with Image.open(f) as im:
         im = ImageOps.exif_transpose(im)
+        if im.mode == "F":
+            a = np.nan_to_num(np.asarray(im, dtype=np.float64), nan=0.0, posinf=0.0,
+                              neginf=0.0)
+            lo, hi = float(a.min(initial=0.0)), float(a.max(initial=0.0))
+            if lo < 0 or hi > 1:
+                warnings.warn(f"{f}: a 32-bit float image with values in [{lo:g}, {hi:g}], "
+                              f"not [0, 1]: stretched from its own range to 0-255",
+                              UserWarning, stacklevel=3)
+                a = (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
+            im = Image.fromarray(np.clip(np.rint(a * 255.0), 0, 255).astype(np.uint8))
         if im.mode.startswith("I;16") or im.mode == "I":
             a = np.asarray(im).astype(np.float64)
             depth = 16 if im.mode != "I" or a.max(initial=0) <= 65535 else 32

@@ -30,6 +30,7 @@ for where, why the download failed, and what to do, without a chained traceback.
 The mirror lists and md5 tables are module-level so a user (or a test) can point them at another
 mirror, e.g. ``scratchnet.datasets.loaders.MNIST_MIRRORS[:] = ["https://my.mirror/mnist/"]``.
 """
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -90,13 +91,30 @@ def _parts(fn, split):
 def _resolve_idx(folder, base):
     """``folder/base`` or ``folder/base.gz``, whichever exists (plain first), else None."""
     for name in (base, base + ".gz"):
-        if (folder / name).is_file():
+        if _file_or_none(folder / name) is not None:
             return folder / name
     return None
 
 
 def _resolve_plain(folder, name):
-    return folder / name if (folder / name).is_file() else None
+    return _file_or_none(folder / name)
+
+
+def _file_or_none(path):
+    """``path`` if it is a file (or a link to one), None if nothing is there; an entry of the
+    dataset's name that is something else (a folder, a named pipe, a socket, a device) is an
+    error naming it: looking past it, or downloading, would only hide the user's mistake."""
+    try:
+        mode = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    if stat.S_ISREG(mode):
+        return path
+    kind = ("a folder" if stat.S_ISDIR(mode) else "a named pipe (FIFO)" if stat.S_ISFIFO(mode)
+            else "a socket" if stat.S_ISSOCK(mode) else "a device")
+    raise DatasetNotFoundError(f"{path} is {kind}, not a file: expected the dataset's file "
+                               f"itself under that name (move it aside, or pass another "
+                               f"data folder: --data-dir DIR, data_dir=DIR)")
 
 
 def _locate(dirs, names, resolve):

@@ -94,6 +94,10 @@ def _sparse_contingency(y_true, y_pred, who):
     :math:`a_\cdot` and cluster sizes :math:`b_\cdot`.
     """
     y_true, y_pred = _check_label_pair(y_true, y_pred, who)
+    if y_true.size == 0:
+        # one rule for every score: no samples, no score (scikit-learn gives NMI and ARI 1.0
+        # here, while accuracy and purity have no value to give)
+        raise ValueError(f"{who}: expected at least one sample, got 0")
     t, nt = _encode(y_true)
     p, npr = _encode(y_pred)
     keys, nab = np.unique(t.astype(np.int64) * npr + p, return_counts=True)
@@ -215,7 +219,8 @@ def normalized_mutual_info_score(y_true, y_pred):
               I(A; B) = \sum_{ab} \frac{N_{ab}}{n} \log \frac{n N_{ab}}{a_\cdot b_\cdot}
 
     Conventions as in ``sklearn.metrics.normalized_mutual_info_score``: 1.0 when both labelings
-    have a single group (or none), 0.0 when the mutual information is 0.
+    have a single group, 0.0 when the mutual information is 0. No samples is a ``ValueError``
+    (scikit-learn returns 1.0), as for every score here.
 
     Examples
     --------
@@ -251,7 +256,8 @@ def adjusted_rand_score(y_true, y_pred):
 
     computed, as scikit-learn does, from the pair confusion matrix in exact integers; 1.0 when
     the two labelings agree on every pair (including the degenerate single-cluster cases), about
-    0 for random labelings, possibly negative.
+    0 for random labelings, possibly negative. No samples is a ``ValueError`` (scikit-learn
+    returns 1.0), as for every score here.
 
     Examples
     --------

@@ -45,14 +45,27 @@ class TrainingDivergedError(ValueError):
     """
 
 
-def diverged(where, value, epoch, step, optimizer):
-    """The :class:`TrainingDivergedError` for a loss ``value`` at (1-based) ``epoch``/``step``."""
+# Inputs whose largest magnitude exceeds this are the likely cause of a divergence: a network
+# initialised for inputs of order 1 (pixels in [0, 1], z-scores) overflows float32 on them at
+# any learning rate.
+INPUT_SCALE_LIMIT = 1e4
+
+
+def diverged(where, value, epoch, step, optimizer, batch=None):
+    """The :class:`TrainingDivergedError` for a loss ``value`` at (1-based) ``epoch``/``step``;
+    ``batch``, the inputs of that step, lets it name huge inputs as the cause instead of the
+    learning rate."""
+    at = f"epoch {epoch}, step {step}" if epoch is not None else f"step {step}"
+    said = f"{where}: the loss became {value} at {at}: training diverged, so it stopped there " \
+           f"without updating or saving the weights; "
+    peak = float(np.nanmax(np.abs(batch))) if batch is not None and np.size(batch) else 0.0
+    if peak > INPUT_SCALE_LIMIT:
+        return TrainingDivergedError(
+            said + f"its inputs reach {peak:.3g}, expected values of order 1: scale them first "
+                   f"(pixels to [0, 1], features to z-scores); no learning rate can fix this")
     lr = getattr(optimizer, "lr", None)
     lr = f" (lr={lr:g})" if isinstance(lr, (int, float)) else ""
-    at = f"epoch {epoch}, step {step}" if epoch is not None else f"step {step}"
-    return TrainingDivergedError(
-        f"{where}: the loss became {value} at {at}: training diverged, so it stopped there "
-        f"without updating or saving the weights; lower the learning rate{lr} and train again")
+    return TrainingDivergedError(said + f"lower the learning rate{lr} and train again")
 
 
 _FIRST_RUN_NOTED = False
@@ -330,7 +343,7 @@ class Sequential:
                     value = self._train_batch(xb, yb, loss, optimizer)
                     if not math.isfinite(value):  # one scalar per batch: a free check
                         raise diverged("fit", value, epoch + 1, epoch * n_batches + b + 1,
-                                       optimizer)
+                                       optimizer, batch=xb)
                     total += value * len(xb)
                     seen += len(xb)
                     bar.update()

@@ -89,3 +89,23 @@ def test_16_bit_grey_is_scaled_by_its_bit_depth_not_clipped(tmp_path, grayscale)
     assert Image.open(tmp_path / "scan.png").mode.startswith("I")
     X, _ = load_image_folder(tmp_path, size=(4, 4), grayscale=grayscale)
     np.testing.assert_array_equal(X[0, 0, 0], [0, 64, 128, 255])   # v * 255 / 65535, rounded
+
+
+@pytest.mark.parametrize("grayscale", [True, False])
+def test_32_bit_float_tiff_in_0_1_is_scaled_not_read_as_black(tmp_path, grayscale):
+    levels = np.array([[0.0, 0.25, 0.5, 1.0]], dtype=np.float32).repeat(4, axis=0)
+    Image.fromarray(levels, mode="F").save(tmp_path / "scan.tif")
+    assert Image.open(tmp_path / "scan.tif").mode == "F"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        X, _ = load_image_folder(tmp_path, size=(4, 4), grayscale=grayscale)
+    np.testing.assert_array_equal(X[0, 0, 0], [0, 64, 128, 255])
+
+
+def test_32_bit_float_tiff_of_another_range_is_stretched_with_a_warning(tmp_path):
+    levels = np.array([[-2.0, 0.0, 2.0, 6.0]], dtype=np.float32).repeat(4, axis=0)
+    Image.fromarray(levels, mode="F").save(tmp_path / "depth.tif")
+    with pytest.warns(UserWarning, match=r"depth.tif: a 32-bit float image with values in "
+                                         r"\[-2, 6\], not \[0, 1\]"):
+        X, _ = load_image_folder(tmp_path, size=(4, 4), grayscale=True)
+    np.testing.assert_array_equal(X[0, 0, 0], [0, 64, 128, 255])

@@ -111,6 +111,23 @@ def test_data_dir_that_is_a_file_is_named(tmp_path):
         load_cifar10("test", data_dir=tmp_path / "f")
 
 
+@pytest.mark.parametrize("kind", ["folder", "fifo"])
+def test_an_entry_of_the_files_name_that_is_not_a_file_is_named(tmp_path, kind):
+    """A folder or a named pipe under the dataset file's name is the user's mistake: named,
+    never 'the download failed' (and no download is tried)."""
+    entry = tmp_path / "t10k-labels-idx1-ubyte.gz"
+    if kind == "folder":
+        entry.mkdir()
+    else:
+        os.mkfifo(entry)
+    write_idx_set(tmp_path, np.random.default_rng(0), parts=("test",), n=(5,), gz=False)
+    (tmp_path / "t10k-labels-idx1-ubyte").unlink(missing_ok=True)
+    what = "a folder" if kind == "folder" else r"a named pipe \(FIFO\)"
+    with pytest.raises(DatasetNotFoundError, match=f"t10k-labels-idx1-ubyte.gz is {what}, not "
+                                                   f"a file: expected the dataset's file"):
+        load_mnist("test", data_dir=tmp_path, download=True)
+
+
 # --- R3: downloaded files stay checked; the user's own files are not held to the md5 ---------
 
 def test_users_subset_named_like_the_official_files_is_accepted(tmp_path, monkeypatch):

@@ -4,7 +4,8 @@ import pytest
 from sklearn import metrics as skm
 
 from scratchnet.metrics import (adjusted_rand_score, cluster_composition, contingency_matrix,
-                                normalized_mutual_info_score, purity_score)
+                                clustering_accuracy, normalized_mutual_info_score,
+                                purity_score)
 
 
 def _pairs(seed):
@@ -99,3 +100,12 @@ def test_many_distinct_labels_need_no_dense_table():
     assert ours[1] == pytest.approx(skm.normalized_mutual_info_score(y_true, y_pred), abs=1e-12)
     C = skm.cluster.contingency_matrix(y_true, y_pred, sparse=True)
     assert ours[2] == pytest.approx(C.max(axis=0).toarray().sum() / 20_000, abs=1e-15)
+
+
+@pytest.mark.parametrize("score", [adjusted_rand_score, normalized_mutual_info_score,
+                                   purity_score, clustering_accuracy])
+def test_every_score_refuses_empty_labels_the_same_way(score):
+    """One rule for all four: no samples, no score (scikit-learn's NMI and ARI say 1.0)."""
+    with pytest.raises(ValueError, match=f"{score.__name__}: expected at least one sample, "
+                                         f"got 0"):
+        score([], [])

@@ -85,6 +85,19 @@ def test_fit_stops_at_the_first_non_finite_loss_naming_epoch_step_and_lr():
     assert all(np.isfinite(p.value).all() for p in model.parameters())
 
 
+def test_huge_inputs_are_named_as_the_cause_not_the_learning_rate():
+    """Inputs of 1e30 overflow float32 at any learning rate: the message says to scale them."""
+    from scratchnet.nn import Adam
+    model = _linear()
+    X = np.random.default_rng(2).standard_normal((64, 8)).astype(np.float32) * 1e30
+    with pytest.warns(RuntimeWarning), pytest.raises(TrainingDivergedError) as info:
+        model.fit(X, X, loss="mse", optimizer=Adam(model.parameters(), lr=1e-4), epochs=1,
+                  batch_size=16, random_state=0, verbose=False)
+    message = str(info.value)
+    assert "its inputs reach" in message and "e+30, expected values of order 1" in message
+    assert "scale them first" in message and "lower the learning rate" not in message
+
+
 def test_a_diverged_run_never_writes_non_finite_weights_to_its_checkpoint(tmp_path):
     path = tmp_path / "model.npz"
     epochs_saved = []
@@ -250,3 +263,21 @@ def test_an_array_header_larger_than_its_bytes_is_refused_unread(tmp_path):
     finally:
         tracemalloc.stop()
     assert peak < 2 ** 20
+
+
+def test_write_json_is_strict_json_and_keeps_where_the_non_finite_values_were(tmp_path):
+    """NaN and infinities become null (other languages' parsers reject NaN/Infinity), and
+    the file says where each was and what."""
+    from scratchnet._io import write_json
+    path = tmp_path / "metrics.json"
+    write_json(path, {"acc": np.float32(0.5), "history": {"loss": [1.0, float("nan")]},
+                      "best": np.inf, "scores": np.array([0.1, -np.inf]), "n": np.int64(3)})
+    text = path.read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    data = json.loads(text, parse_constant=lambda c: pytest.fail(f"non-strict JSON: {c}"))
+    assert data["history"]["loss"] == [1.0, None] and data["best"] is None
+    assert data["scores"] == [pytest.approx(0.1), None] and data["n"] == 3
+    assert data["non_finite"] == {"history.loss[1]": "nan", "best": "inf",
+                                  "scores[1]": "-inf"}
+    write_json(path, {"acc": 0.9})
+    assert "non_finite" not in json.loads(path.read_text())
