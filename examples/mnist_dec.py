@@ -59,8 +59,8 @@ from scratchnet import plot
 from scratchnet.augment import RandomAffine
 from scratchnet.cluster import DEC, GaussianMixture, KMeans, cluster_means
 from scratchnet.datasets import class_names, flatten, load_images
-from scratchnet.experiment import (example_parser, fit_length, parse_example_args, positive_int,
-                                   run_seeds, timer)
+from scratchnet.experiment import (example_parser, fit_length, keep_partial_results,
+                                   parse_example_args, positive_int, run_seeds, timer)
 from scratchnet.manifold import UMAP
 from scratchnet.metrics import external_scores
 from scratchnet.models import Autoencoder, decoded_images, dense_autoencoder
@@ -177,9 +177,17 @@ def run(args, seed, out):
 
 def recipe(images, y, args, seed):
     """All stages on ``images`` (N, C, H, W) in [0, 1] for one seed: ``(results, state)``, the
-    scores of each stage and what the figures need. ``y`` only scores."""
+    scores of each stage and what the figures need. ``y`` only scores. A stage that fails
+    leaves the earlier stages' scores on the exception (``partial_results``), which
+    ``run_seeds`` writes to ``metrics.json``."""
+    results = {}
+    with keep_partial_results(results):
+        return _stages(images, y, args, seed, results)
+
+
+def _stages(images, y, args, seed, results):
     X = flatten(images)
-    k, results, labels_of = args.clusters, {}, {}
+    k, labels_of = args.clusters, {}
 
     def score(stage, labels, seconds, **extra):
         results[stage] = dict(external_scores(y, labels), seconds=seconds, **extra)

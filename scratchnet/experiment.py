@@ -249,15 +249,18 @@ def run_seeds(run, args, columns, title, answer=None):
 
     ``metrics.json`` is written after every seed, *before* its figures are drawn, then again
     with ``figures`` (the paths drawn) and ``figure_errors`` (the figures that failed): a
-    figure that fails is a warning, never a lost result.
+    figure that fails is a warning, never a lost result. A seed that stops with an error (a
+    stage that diverged, Ctrl-C) keeps the stages it finished when ``run`` attached them to
+    the exception as ``partial_results`` (:func:`keep_partial_results`): they are written
+    with the error under ``"stopped"`` before the exception goes on.
     """
     runs, extras, seed_seconds, figures = [], {}, [], Figures(args.out)
     start = time.perf_counter()
 
     def save():
         final = {}
-        if answer is not None:
-            finals = [r["final"] for r in runs]
+        finals = [r["final"] for r in runs if "final" in r]
+        if answer is not None and finals:
             final = {"final": {"stage": answer,
                                **{k: float(np.mean([f[k] for f in finals])) for k in columns},
                                "worst_acc": float(min(f["acc"] for f in finals))}}
@@ -267,8 +270,20 @@ def run_seeds(run, args, columns, title, answer=None):
                     **figures.record()})
 
     for s in range(args.seed, args.seed + args.seeds):
-        with timer() as t:
-            results, draw, extra = run(args, s, args.out if s == args.seed else None)
+        try:
+            with timer() as t:
+                results, draw, extra = run(args, s, args.out if s == args.seed else None)
+        except BaseException as e:
+            partial = getattr(e, "partial_results", None)
+            if partial:
+                runs.append(dict(partial))
+                extras.setdefault("stopped", []).append(
+                    {"seed": s, "error": f"{type(e).__name__}: {e}",
+                     "finished": list(partial)})
+                save()
+                print(f"seed {s} stopped ({type(e).__name__}) after {', '.join(partial)}; "
+                      f"those scores are in {args.out / 'metrics.json'}", file=sys.stderr)
+            raise
         if answer is not None:
             results["final"] = dict(stage=answer, **results[answer])
         runs.append(results)
@@ -287,6 +302,17 @@ def run_seeds(run, args, columns, title, answer=None):
           f"{args.out}/")
     save()
     return runs
+
+
+@contextmanager
+def keep_partial_results(results):
+    """Attach ``results`` (the stages finished so far, filled as they finish) to any exception
+    that leaves the block, as ``partial_results``, for :func:`run_seeds` to write."""
+    try:
+        yield results
+    except BaseException as e:
+        e.partial_results = dict(results)
+        raise
 
 
 def aggregate(runs):

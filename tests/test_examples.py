@@ -208,6 +208,28 @@ def test_pick_partition_prefers_the_one_that_cuts_no_group():
     assert pick(graph, {"a": wrong, "b": (right + 1) % 3}) == "b"
 
 
+def test_mnist_dec_keeps_the_stages_it_finished_when_a_later_one_fails(idx_dirs, tmp_path,
+                                                                       monkeypatch, capsys):
+    """DEC interrupted (Ctrl-C, or a divergence) after an hour of pretraining and UMAP: the
+    scores of the stages before it are in metrics.json, with the error, and the error goes on."""
+    example = _load_example("mnist_dec")
+
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(example.DEC, "fit", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        example.main(_quick_argv(idx_dirs[(8, 8)], tmp_path))
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    (run,) = metrics["runs"]
+    assert list(run) == ["pixels + K-means", "AE + K-means", "AE + UMAP + K-means",
+                         "AE + UMAP + GMM", "N2D"]
+    assert metrics["stopped"] == [{"seed": 0, "error": "KeyboardInterrupt: ",
+                                   "finished": list(run)}]
+    assert "final" not in metrics
+    assert "seed 0 stopped (KeyboardInterrupt) after pixels + K-means" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("size", [(8, 8), (16, 16)])
 def test_mnist_dec_on_other_image_sizes(idx_dirs, tmp_path, size):
     """The 16×16 digits once crashed in the figures after all the training: now any size runs,
