@@ -1,4 +1,4 @@
-"""Issue 14, the command line: every expected failure is one line and exit status 2, checked
+"""The command line: every expected failure is one line and exit status 2, checked
 before the work starts; a killed run's resume finishes it; the progress bar counts the run.
 
 The one-line contract is checked as a user meets it, through the ``scratchnet`` console script
@@ -69,7 +69,7 @@ def arrays(tmp_path):
     return tmp_path
 
 
-# ---- R1, R11: one line, exit 2, the flag named, before any work -------------------------
+# ---- one line, exit 2, the flag named, before any work ---------------------------------
 
 @pytest.mark.parametrize("case", [
     "train --out /dev/null/x", "cluster-images --out /dev/null/x", "evaluate --out /dev/null/x",
@@ -187,7 +187,7 @@ def test_a_csv_with_a_byte_order_mark_is_read(tmp_path, capsys):
     assert "acc 1.0000" in capsys.readouterr().out
 
 
-# ---- R2, R8: train -------------------------------------------------------------------------
+# ---- train ----------------------------------------------------------------------------------
 
 def _data(tmp_path, n=40):
     write_idx_split(tmp_path / "data", n, 8, 8, split="test", seed=8)

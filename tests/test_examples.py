@@ -379,7 +379,7 @@ def test_examples_refuse_bad_steps(idx_dirs, tmp_path, capsys, steps):
 @pytest.mark.parametrize("name", list(EXAMPLES))
 def test_examples_check_out_and_flags_before_any_work(name, tmp_path, capsys, monkeypatch):
     """An --out that cannot be written, or a negative --limit / --seed, is a usage error
-    naming the flag (exit 2) before any data is read (issue 14, R1 and R11)."""
+    naming the flag (exit 2) before any data is read."""
     from scratchnet.datasets import named
     for dataset in named.LOADERS:
         monkeypatch.setitem(named.LOADERS, dataset,

@@ -1,6 +1,6 @@
 """What importing one part of the package loads: the metrics and K-means stand apart from the
-network core (issue 15: ``import scratchnet.metrics`` used to load 27 modules, the convolution
-kernels and the parallel trainer among them)."""
+network core (``import scratchnet.metrics`` once loaded 27 modules, the convolution kernels
+and the parallel trainer among them)."""
 import subprocess
 import sys
 

@@ -9,14 +9,14 @@ the layers, the convolution kernels and the parallel trainer.
 """
 from .gmm import GaussianMixture
 from .helpers import (center_and_normalize, centered_pixel_kmeans, cluster_means,
-                      most_balanced_kmeans, size_entropy)
+                      size_entropy)
 from .kmeans import KMeans, kmeans_plusplus
 
 _FROM_DEC = ("ClusteringLayer", "DEC", "soft_assignment", "target_distribution")
 
 __all__ = ["ClusteringLayer", "DEC", "GaussianMixture", "KMeans", "kmeans_plusplus",
            "soft_assignment", "target_distribution", "center_and_normalize",
-           "centered_pixel_kmeans", "cluster_means", "most_balanced_kmeans", "size_entropy"]
+           "centered_pixel_kmeans", "cluster_means", "size_entropy"]
 
 
 def __getattr__(name):

@@ -31,18 +31,8 @@ has its own partial sums, in X's dtype (float32 sums over a thousand rows lose a
 relative terms; float64 sums cost 10% more time here), added up in float64 at the end. The whole
 iteration runs in Numba threads; BLAS is not called, so two thread pools never compete.
 
-Where an iteration's time goes (70,000 × 784 float32 Fashion-MNIST, k = 10, 2 threads, AMD EPYC
-Zen 4, session 7; ``benchmarks/bench_cluster.py`` compares whole iterations with scikit-learn,
-oneDAL and faiss). X is 220 MB, so an iteration must stream it from memory at least once: a
-two-thread column sum does so in 6.0 ms (37 GB/s), and this is the floor. The E-step alone
-(``_assign``) takes 13.4 ms; on 2,000 rows that stay in cache it runs at a rate of 8.0 ms per
-70,000 rows, so the arithmetic alone would take 8 ms and the two costs only partly overlap.
-The row sums of the M-step add 3 ms, the rest under 1 ms: 17 ms in all, 0.53 of scikit-learn's
-iteration and 0.85 of oneDAL's. Tried and measured slower: software prefetch of the next
-blocks (15.3–15.8 ms against 13.8 for the E-step), and a tile of 2 rows × 5 centers (17.7
-against 15.8). Reading uint8 pixels instead of float32 would cut the stream 4× (a column sum
-of uint8 takes 1.2 ms), but K-means centers the data first so that float32 distances keep
-their precision, and centered values are no longer bytes; it is not done.
+Where an iteration's time goes, and what was tried to make it faster: see
+``benchmarks/bench_cluster.py``.
 """
 import numpy as np
 from numba import get_num_threads, njit, parallel_chunksize, prange
@@ -217,8 +207,8 @@ def _assign_and_sum(X, sample_weight, centers, centers_sq, labels, partial_sums,
 
     IN: X (n, d), sample_weight (n,) or None, centers (k, d), centers_sq (k,) = row norms² of
     centers.
-    OUT: labels (n,) int32; partial_sums (T, k, d) and partial_counts (T, k) float64, one slice
-    per task t, each covering rows [t n / T, (t + 1) n / T).
+    OUT: labels (n,) int32; partial_sums (T, k, d) in X's dtype and partial_counts (T, k)
+    float64, one slice per task t, each covering rows [t n / T, (t + 1) n / T).
     """
     n = X.shape[0]
     n_tasks = partial_sums.shape[0]

@@ -117,11 +117,16 @@ class DEC(BaseEstimator):
 
     Notes
     -----
-    The loop is DEC-keras's: K-means on the codes (or ``init``) gives :math:`\mu` and the first
-    labels; at every step :math:`t` with :math:`t \bmod` ``update_interval`` :math:`= 0` the
-    whole data is encoded, :math:`Q`, :math:`P` and the labels recomputed, and training stops
-    if the fraction of changed labels is below ``tol`` (never at :math:`t = 0`); otherwise one
-    batch of :math:`(x, P)` makes a gradient step on :math:`KL(P \| Q)`.
+    The loop is DEC-keras's, but for the batch order: K-means on the codes (or ``init``) gives
+    :math:`\mu` and the first labels; at every step :math:`t` with :math:`t \bmod`
+    ``update_interval`` :math:`= 0` the whole data is encoded, :math:`Q`, :math:`P` and the
+    labels recomputed, and training stops if the fraction of changed labels is below ``tol``
+    (never at :math:`t = 0`); otherwise one batch of :math:`(x, P)` makes a gradient step on
+    :math:`KL(P \| Q)` (the loss: :class:`scratchnet.nn.KLDivLoss`). DEC-keras walks the data
+    in its stored order, batch after batch; here every pass over the data draws a new
+    permutation (seeded by ``(seed, pass)``), as ``Sequential.fit`` does, so that no batch
+    is always the same images (a dataset sorted by class would otherwise give one-class
+    batches).
 
     Examples
     --------

@@ -94,8 +94,9 @@ def smooth_knn_dist(distances, k, skip_first=True, n_iter=64):
     Notes
     -----
     :math:`\rho_i` is the smallest *non-zero* distance (duplicates of the point do not set its
-    scale). The bisection doubles :math:`\sigma` until the sum falls below the target, then
-    halves the bracket, 64 times at most. As in umap-learn, :math:`\sigma_i` is kept above
+    scale). The sum grows with :math:`\sigma`, so the bisection doubles :math:`\sigma` while
+    the sum is still below the target (no upper bound found yet), halves it while above, and
+    then halves the bracket, 64 times at most. As in umap-learn, :math:`\sigma_i` is kept above
     ``1e-3`` times the mean distance (of the point, or of all points when :math:`\rho_i = 0`), so
     a point amid many duplicates does not get a zero scale.
     """

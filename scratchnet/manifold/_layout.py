@@ -14,16 +14,21 @@ The layout minimises the cross-entropy between the graph's weights :math:`w_{ij}
             + (1 - w_{ij}) \log\frac{1 - w_{ij}}{1 - q_{ij}},
 
 by stochastic gradient descent: an edge is sampled in proportion to its weight (every
-``max(w) / w_ij`` epochs), pulling its two ends together with the gradient of
-:math:`-\log q`,
+``max(w) / w_ij`` epochs), pulling its two ends together: :math:`y_i` moves along the
+*negative* gradient of :math:`-\log q`, the step
 
-.. math:: \frac{\partial}{\partial y_i} = \frac{-2ab\, d^{2(b-1)}}{1 + a d^{2b}} (y_i - y_j),
+.. math:: -\frac{\partial (-\log q_{ij})}{\partial y_i}
+          = \frac{-2ab\, d^{2(b-1)}}{1 + a d^{2b}} (y_i - y_j)
 
-and each sample is followed by ``negative_sample_rate`` random points pushed away with the
-gradient of :math:`-\log(1 - q)`,
+(a pull towards :math:`y_j`, since the factor is negative), and each sample is followed by
+``negative_sample_rate`` random points pushed away along the negative gradient of
+:math:`-\log(1 - q)`,
 
-.. math:: \frac{\partial}{\partial y_i} = \frac{2b}{(\varepsilon + d^2)(1 + a d^{2b})}
-          (y_i - y_k), \quad \varepsilon = 0.001 .
+.. math:: -\frac{\partial (-\log(1 - q_{ik}))}{\partial y_i}
+          = \frac{2b}{(\varepsilon + d^2)(1 + a d^{2b})} (y_i - y_k),
+          \quad \varepsilon = 0.001 .
+
+The code adds these steps (times the learning rate) to :math:`y_i`.
 
 Each gradient coordinate is clipped to ±4 and the learning rate falls linearly to 0.
 
@@ -77,9 +82,9 @@ def find_ab_params(spread=1.0, min_dist=0.1, n_iter=100):
     return float(params[0]), float(params[1])
 
 
-def epochs_per_sample(weights, n_epochs):
-    """How many epochs pass between two samples of each edge: max(w) / w (n_epochs samples for
-    the strongest edge, proportionally fewer for the others)."""
+def epochs_per_sample(weights):
+    """How many epochs pass between two samples of each edge: max(w) / w (one sample every
+    epoch for the strongest edge, proportionally fewer for the others)."""
     return weights.max() / weights
 
 
@@ -91,8 +96,8 @@ class EpochSchedule:
     paid when the edge is sampled.
     """
 
-    def __init__(self, weights, n_epochs, negative_sample_rate, rng):
-        self.every = epochs_per_sample(weights, n_epochs)
+    def __init__(self, weights, negative_sample_rate, rng):
+        self.every = epochs_per_sample(weights)
         self.every_negative = self.every / negative_sample_rate
         self.next_sample = self.every.copy()
         self.next_negative = self.every_negative.copy()
@@ -198,7 +203,7 @@ def optimize_layout(head_emb, tail_emb, heads, tails, weights, n_epochs, a, b, r
     every epoch (a tqdm bar's ``update``, say).
     """
     kernel = layout_epoch if kernel is None else kernel
-    schedule = EpochSchedule(weights, n_epochs, negative_sample_rate, rng)
+    schedule = EpochSchedule(weights, negative_sample_rate, rng)
     for epoch in range(n_epochs):
         alpha = learning_rate * (1.0 - epoch / n_epochs)
         edges, n_neg, negatives = schedule.epoch_samples(epoch, tail_emb.shape[0])

@@ -479,7 +479,7 @@ def test_dec_with_a_convolutional_encoder_ending_in_flatten():
 def test_dec_with_a_conv_encoder_trains_on_every_core_like_fit(monkeypatch):
     """DEC's encoder + clustering layer train by Sequential.fit's step: with a convolutional
     encoder (single-threaded Numba kernels) the batch is split across the cores, with the
-    same result as the serial step up to float rounding (issue 16)."""
+    same result as the serial step up to float rounding."""
     from scratchnet.nn import Conv2D, Flatten
     from scratchnet.nn._parallel import ParallelStep
     rng = np.random.default_rng(3)

@@ -1,11 +1,11 @@
-"""The clustering helpers around K-means: cluster-size entropy, the most balanced of several
-restarts, rows centred and scaled to unit length."""
+"""The clustering helpers around K-means: cluster-size entropy, rows centred and scaled to
+unit length."""
 import math
 
 import numpy as np
 import pytest
 
-from scratchnet.cluster import KMeans, center_and_normalize, most_balanced_kmeans, size_entropy
+from scratchnet.cluster import center_and_normalize, size_entropy
 
 
 def test_size_entropy_of_even_uneven_and_empty_clusters():
@@ -14,27 +14,6 @@ def test_size_entropy_of_even_uneven_and_empty_clusters():
     labels = np.array([0, 0, 0, 2])                          # cluster 1 is empty
     expected = -(0.75 * math.log(0.75) + 0.25 * math.log(0.25))
     assert size_entropy(labels, 3) == pytest.approx(expected)
-
-
-def test_most_balanced_kmeans_keeps_the_restart_with_the_most_even_sizes():
-    X = np.random.default_rng(0).uniform(size=(300, 2)).astype(np.float32)
-    k, n_init, seed = 6, 8, 3
-    chosen = most_balanced_kmeans(X, k, n_init=n_init, random_state=seed)
-    seeds = np.random.SeedSequence(seed).generate_state(n_init)
-    runs = [KMeans(k, n_init=1, random_state=int(s)).fit(X) for s in seeds]
-    entropies = [size_entropy(km.labels_, k) for km in runs]
-    assert len(set(np.round(entropies, 9))) > 1              # the restarts really differ
-    best = runs[int(np.argmax(entropies))]
-    np.testing.assert_array_equal(chosen.labels_, best.labels_)
-    np.testing.assert_array_equal(chosen.cluster_centers_, best.cluster_centers_)
-    assert size_entropy(chosen.labels_, k) == max(entropies)
-    # not the lowest-inertia rule in disguise on this data
-    assert int(np.argmax(entropies)) != int(np.argmin([km.inertia_ for km in runs]))
-
-
-def test_most_balanced_kmeans_rejects_a_bad_n_init():
-    with pytest.raises(ValueError, match="n_init must be a positive int, got 0"):
-        most_balanced_kmeans(np.zeros((5, 2)), 2, n_init=0)
 
 
 def test_center_and_normalize_rows_are_centred_unit_vectors():

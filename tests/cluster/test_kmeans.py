@@ -181,7 +181,7 @@ def test_no_relocation_when_every_point_is_on_its_center():
 
 
 def test_transform_is_accurate_in_float32_far_from_the_origin():
-    """||x||² - 2x·c + ||c||² in float32 at offset 1,000 lost whole units (issue 13 item 2)."""
+    """||x||² - 2x·c + ||c||² in float32 at offset 1,000 lost whole units."""
     from scipy.spatial.distance import cdist
     X = (1000 + np.random.default_rng(0).normal(0, 2, (2000, 8))).astype(np.float32)
     km = KMeans(5, n_init=2, random_state=0).fit(X)

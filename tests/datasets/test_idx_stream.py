@@ -1,4 +1,4 @@
-"""IDX files read as a stream: a gzip bomb is refused without inflating it (issue 14, R3)."""
+"""IDX files read as a stream: a gzip bomb is refused without inflating it."""
 import gzip
 import tracemalloc
 import zlib

@@ -1,5 +1,4 @@
-"""load_image_folder on the folders people really have (issue 14, R4 and "a first run that
-tells the truth"): sub-folders, BMP and WebP, EXIF-rotated phone photos, 16-bit scans, and a
+"""load_image_folder on the folders people really have: sub-folders, BMP and WebP, EXIF-rotated phone photos, 16-bit scans, and a
 hostile PNG whose header claims 100000 × 100000 pixels."""
 import struct
 import warnings

@@ -1,6 +1,6 @@
-"""Loader faults of issue 14: one clear error when a dataset is missing (R1), a data_dir is the
-only place searched (R11), downloaded files stay checked (R3), and failed or killed downloads
-leave nothing behind, while finished ones get the usual permissions (R10).
+"""Loader faults: one clear error when a dataset is missing, a data_dir is the
+only place searched, downloaded files stay checked, and failed or killed downloads
+leave nothing behind, while finished ones get the usual permissions.
 
 Everything runs against a local HTTP server or dead local ports; nothing touches the internet.
 """
@@ -46,7 +46,7 @@ def offline(monkeypatch):
     monkeypatch.setattr(loaders, "FASHION_MNIST_SYSTEM_DIRS", [])
 
 
-# --- R1: offline with a dataset missing -> one exception that says what to do ---------------
+# --- offline with a dataset missing -> one exception that says what to do ---------------
 
 @pytest.mark.parametrize("loader", [load_mnist, load_fashion_mnist, load_cifar10])
 def test_offline_missing_dataset_is_one_clear_error(offline, loader, _isolated_home):
@@ -72,7 +72,7 @@ def test_download_false_still_suggests_download_true(tmp_path):
         load_mnist("test", data_dir=tmp_path, download=False)
 
 
-# --- R11: a data_dir is the only place searched ----------------------------------------------
+# --- a data_dir is the only place searched ----------------------------------------------
 
 @pytest.fixture
 def system_copy(tmp_path, monkeypatch):
@@ -128,7 +128,7 @@ def test_an_entry_of_the_files_name_that_is_not_a_file_is_named(tmp_path, kind):
         load_mnist("test", data_dir=tmp_path, download=True)
 
 
-# --- R3: downloaded files stay checked; the user's own files are not held to the md5 ---------
+# --- downloaded files stay checked; the user's own files are not held to the md5 ---------
 
 def test_users_subset_named_like_the_official_files_is_accepted(tmp_path, monkeypatch):
     # like shared/data/mnist-test-5k: fewer images, official names, other md5; real md5 table
@@ -195,7 +195,7 @@ def test_cifar_batch_changed_after_download_is_refused(http_server, tmp_path, mo
         load_cifar10("test", data_dir=tmp_path / "d", download=False)
 
 
-# --- R10: nothing left behind by a failed or killed download; usual permissions -------------
+# --- nothing left behind by a failed or killed download; usual permissions -------------
 
 @pytest.mark.parametrize("loader", [load_mnist, load_fashion_mnist, load_cifar10])
 def test_failed_download_leaves_no_empty_cache_folders(offline, loader, _isolated_home):

@@ -133,7 +133,7 @@ def test_layout_kernel_equals_its_reference(move_tail):
     weights = rng.uniform(0.05, 1.0, 200)
     start = rng.uniform(0, 10, (n, dim))
     fixed_tail = start + 0.5
-    schedule = EpochSchedule(weights, 20, 5, np.random.default_rng(3))
+    schedule = EpochSchedule(weights, 5, np.random.default_rng(3))
     state = start.copy()
     for epoch in range(20):
         edges, n_neg, negatives = schedule.epoch_samples(epoch, n)

@@ -170,7 +170,7 @@ def test_silhouette_takes_a_column_of_labels_and_refuses_nan():
 @pytest.mark.parametrize("seed", range(20))
 def test_dunn_exact_on_rank_deficient_data(seed):
     """Rank 3 in 40 dimensions (and a dead unit): the projected basis must stay orthonormal,
-    or the brackets skip the closest pair (issue 13 item 1: wrong on 2 of these 20 seeds)."""
+    or the brackets skip the closest pair (an earlier version was wrong on 2 of these 20 seeds)."""
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(300, 3)) @ rng.normal(size=(3, 40))
     X[:, 7] = 0.0

@@ -1,4 +1,4 @@
-"""``Autoencoder`` faults (issue 14): bad sizes are refused, unscaled images and a diverging run
+"""``Autoencoder`` faults: bad sizes are refused, unscaled images and a diverging run
 stop with one clear error, a corrupt file names itself. Each test fails on the code before."""
 import json
 

@@ -117,7 +117,7 @@ def test_corrupt_and_foreign_files_raise_clear_errors(tmp_path):
     _model().save(good)
     raw = good.read_bytes()
 
-    # issue 14 R5: truncated, empty and random files are one ValueError naming the file, with
+    # truncated, empty and random files are one ValueError naming the file, with
     # what to do; never BadZipFile / EOFError, never numpy's "allow_pickle" hint
     for name, content in (("truncated.npz", raw[: len(raw) // 2]), ("empty.npz", b""),
                           ("noise.npz", np.random.default_rng(64).bytes(500)),

@@ -1,9 +1,9 @@
-"""Faults in training and in its files (issue 14): each test fails on the code before the fix.
+"""Faults in training and in its files: each test fails on the code before the fix.
 
-R6  BCE refuses targets outside [0, 1] (images left in 0..255 trained to a loss of -1479).
-R7  a diverging run stops at the first NaN/inf loss, and NaN weights are never saved.
-R10 one atomic write: usual permissions, no temporary left behind, stale ones removed.
-R11 bad epochs are refused; a crafted config cannot make ``load`` allocate before checking.
+- BCE refuses targets outside [0, 1] (images left in 0..255 trained to a loss of -1479).
+- a diverging run stops at the first NaN/inf loss, and NaN weights are never saved.
+- one atomic write: usual permissions, no temporary left behind, stale ones removed.
+- bad epochs are refused; a crafted config cannot make ``load`` allocate before checking.
 """
 import io
 import json

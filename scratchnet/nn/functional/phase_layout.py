@@ -103,12 +103,6 @@ def _phase_split_kernel(x, s, pt, pl, Hq, Wq, P):  # x: IN (N, C, H, W)   P: OUT
     aq, ry = _phase_index(H, pt, s, Hq)
     bq, rx = _phase_index(W, pl, s, Wq)
     n1, h_lo, h_hi = _fast_columns(W, pl, s, Wq)
-    if s == 1:
-        edges = _edges(0, W, W)  # none: the row copy covers every column that has a plane
-    elif s == 2:
-        edges = _edges(min(W, 2 * h_lo - pl), max(0, 2 * h_hi - pl), W)
-    else:
-        edges = _edges(0, 0, W)
     Pf = P.reshape(-1)
     xf = x.reshape(-1)
     if s == 1:  # plane row a holds x row a - pt between pl zeros and the right padding
@@ -129,6 +123,11 @@ def _phase_split_kernel(x, s, pt, pl, Hq, Wq, P):  # x: IN (N, C, H, W)   P: OUT
                     for b in range(uint64(pl + n1), uint64(Wq)):
                         Pf[p0 + b] = 0
         return
+    # the columns the stride-2 fast copy below does not cover (all of them for other strides)
+    if s == 2:
+        edges = _edges(min(W, 2 * h_lo - pl), max(0, 2 * h_hi - pl), W)
+    else:
+        edges = _edges(0, 0, W)
     P[:] = 0
     for c in range(C):
         for n in range(N):
