@@ -28,6 +28,7 @@ from scratchnet.experiment import (autoencoder_figures, fit_length, kmeans_examp
                                    run_seeds, timer)
 from scratchnet.metrics import METRICS, score_clustering
 from scratchnet.models import cifar_autoencoder, pool_autoencoder, split_validation
+from scratchnet.nn import Adam
 
 COLUMNS = METRICS + ("train_seconds", "kmeans_seconds")
 
@@ -62,7 +63,9 @@ def run(args, seed, out):
         if out is not None and kind == "conv":
             ae.summary()
         with timer() as fit_time:
-            ae.fit(X_train, validation_data=X_val, random_state=seed, verbose=not args.quiet,
+            # Adam (lr 1e-3) on the binary cross-entropy: W0's choice, and W4's
+            ae.fit(X_train, loss="bce", optimizer=Adam(ae.model.parameters(), lr=1e-3),
+                   validation_data=X_val, random_state=seed, verbose=not args.quiet,
                    **fit_length(args))
         codes = ae.features(X)
         with timer() as t:

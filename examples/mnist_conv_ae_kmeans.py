@@ -30,6 +30,7 @@ from scratchnet.experiment import (autoencoder_figures, fit_length, kmeans_examp
                                    run_seeds, timer)
 from scratchnet.metrics import METRICS, cluster_composition, format_composition, score_clustering
 from scratchnet.models import mnist_conv_autoencoder, split_validation
+from scratchnet.nn import Adadelta
 
 COLUMNS = METRICS + ("train_seconds", "kmeans_seconds")
 
@@ -59,7 +60,9 @@ def run(args, seed, out):
         ae.summary()
     X_train, X_val = split_validation(X, seed)
     with timer() as fit_time:
-        ae.fit(X_train, validation_data=X_val, random_state=seed, verbose=not args.quiet,
+        # W1: Adadelta (lr 1.0, Keras's), binary cross-entropy
+        ae.fit(X_train, loss="bce", optimizer=Adadelta(ae.model.parameters(), lr=1.0),
+               validation_data=X_val, random_state=seed, verbose=not args.quiet,
                **fit_length(args))
     codes = ae.features(X)   # the 2×7×7 bottleneck, flattened: 98 values per image
     with timer() as t:

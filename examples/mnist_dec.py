@@ -64,7 +64,7 @@ from scratchnet.experiment import (example_parser, fit_length, keep_partial_resu
 from scratchnet.manifold import UMAP
 from scratchnet.metrics import external_scores
 from scratchnet.models import Autoencoder, decoded_images, dense_autoencoder
-from scratchnet.nn import Sequential
+from scratchnet.nn import Adam, Sequential
 
 COLUMNS = ("acc", "nmi", "ari", "purity", "seconds")
 N2D_STAGES = ("AE + UMAP + K-means", "AE + UMAP + GMM")
@@ -112,9 +112,10 @@ def pretrain(args, images, seed):
         print(f"autoencoder: loaded {cache} (pretraining skipped)")
         return Autoencoder.load(cache), 0.0
     ae = dense_autoencoder((X.shape[1],) + tuple(args.dims), random_state=seed)
-    ae.optimizer_kwargs = {"lr": args.ae_lr}
     with timer() as t:
-        ae.fit(X, batch_size=args.batch_size, random_state=seed, verbose=not args.quiet,
+        # Adam on the mean squared error, on randomly moved copies of every batch
+        ae.fit(X, loss="mse", optimizer=Adam(ae.model.parameters(), lr=args.ae_lr),
+               batch_size=args.batch_size, random_state=seed, verbose=not args.quiet,
                noise=args.noise, augment=augmentation(args, images.shape[1:]), **length)
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)

@@ -29,6 +29,7 @@ from scratchnet.datasets import class_names, flatten, load_images
 from scratchnet.experiment import fit_length, kmeans_example_parser, run_seeds, timer
 from scratchnet.metrics import METRICS, score_clustering
 from scratchnet.models import decoded_images, dense_autoencoder, split_validation
+from scratchnet.nn import Adam
 
 COLUMNS = METRICS + ("train_seconds", "kmeans_seconds")
 HIDDEN = (64, 32, 3)    # after the input and a first layer as wide as it: W2's D-D-64-32-3
@@ -58,7 +59,9 @@ def run(args, seed, out):
         ae.summary()
     X_train, X_val = split_validation(pixels, seed)
     with timer() as fit_time:
-        ae.fit(X_train, validation_data=X_val, random_state=seed, verbose=not args.quiet,
+        # Adam (lr 1e-3) on the mean squared error of the pixels
+        ae.fit(X_train, loss="mse", optimizer=Adam(ae.model.parameters(), lr=1e-3),
+               validation_data=X_val, random_state=seed, verbose=not args.quiet,
                **fit_length(args))
     codes = ae.features(pixels)
     with timer() as t:

@@ -84,7 +84,7 @@ class Autoencoder:
     # -- training ---------------------------------------------------------------------------
     def fit(self, X, epochs=None, batch_size=None, validation_data=None, random_state=None,
             callbacks=(), verbose=True, initial_epoch=0, optimizer=None, noise=0.0,
-            steps=None, augment=None):
+            steps=None, augment=None, loss=None):
         """Train encoder and decoder to reconstruct ``X`` (target = input).
 
         Parameters
@@ -99,7 +99,12 @@ class Autoencoder:
             Held-out images whose reconstruction loss is reported as ``val_loss``.
         optimizer : optimizer or None
             Defaults to a new one built from ``optimizer``/``optimizer_kwargs`` on the first
-            call and to the previous one afterwards (so Adam's moments carry over).
+            call and to the previous one afterwards (so Adam's moments carry over). Given (e.g.
+            ``Adam(ae.model.parameters(), lr=1e-3)``), it is used from now on.
+        loss : {"bce", "mse"}, optional
+            The reconstruction loss; defaults to the one given to the constructor. Given, it
+            becomes the autoencoder's loss (saved with it): an example can state its loss
+            where it trains, as a Keras ``compile`` would.
         noise : float in [0, 1)
             Masking noise: in every batch, each input value is set to 0 with this probability
             while the target stays the clean image (a denoising autoencoder, Vincent et al.
@@ -129,6 +134,11 @@ class Autoencoder:
         scratchnet.nn.TrainingDivergedError
             The loss became NaN or infinite (a ``ValueError``): lower the learning rate.
         """
+        if loss is not None:
+            if loss not in LOSSES:
+                raise ValueError(f"Autoencoder.fit: expected loss in {sorted(LOSSES)}, got "
+                                 f"{loss!r}")
+            self.loss = loss
         self._check(X, "fit")
         batch_size = (self.batch_size if batch_size is None
                       else _check_batch_size("Autoencoder.fit", batch_size))

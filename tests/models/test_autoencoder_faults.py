@@ -71,3 +71,24 @@ def test_load_with_corrupt_autoencoder_metadata_names_the_file(tmp_path):
     with pytest.raises(ValueError, match=r"Autoencoder.load: the autoencoder metadata in .*ae.npz "
                                          r"is corrupt \(KeyError: 'input_shape'\)"):
         Autoencoder.load(path)
+
+
+def test_fit_states_its_loss_and_optimizer_where_it_trains(tmp_path):
+    """``fit(loss=..., optimizer=...)``: the same training as the constructor's defaults when
+    they agree, another loss when asked (kept on save), and a clear error for an unknown one."""
+    from scratchnet.models import dense_autoencoder
+    from scratchnet.nn import Adam
+    X = np.random.default_rng(0).random((64, 12)).astype(np.float32)
+    by_default = dense_autoencoder((12, 8, 3), random_state=0)
+    by_default.fit(X, epochs=2, batch_size=16, random_state=0, verbose=False)
+    stated = dense_autoencoder((12, 8, 3), random_state=0)
+    stated.fit(X, loss="mse", optimizer=Adam(stated.model.parameters(), lr=1e-3), epochs=2,
+               batch_size=16, random_state=0, verbose=False)
+    assert stated.history_ == by_default.history_
+    bce = dense_autoencoder((12, 8, 3), random_state=0)
+    bce.fit(X, loss="bce", epochs=1, batch_size=16, random_state=0, verbose=False)
+    assert bce.loss == "bce" and bce.history_["loss"] != by_default.history_["loss"][:1]
+    bce.save(tmp_path / "ae.npz")
+    assert type(bce).load(tmp_path / "ae.npz").loss == "bce"
+    with pytest.raises(ValueError, match=r"expected loss in \['bce', 'mse'\], got 'l1'"):
+        bce.fit(X, loss="l1", epochs=1, verbose=False)
