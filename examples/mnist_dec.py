@@ -65,6 +65,7 @@ from scratchnet.manifold import UMAP
 from scratchnet.metrics import external_scores
 from scratchnet.models import Autoencoder, decoded_images, dense_autoencoder
 from scratchnet.nn import Adam, Sequential
+from scratchnet.report import cluster_gallery
 
 COLUMNS = ("acc", "nmi", "ari", "purity", "seconds")
 N2D_STAGES = ("AE + UMAP + K-means", "AE + UMAP + GMM")
@@ -188,7 +189,7 @@ def recipe(images, y, args, seed):
 
 def _stages(images, y, args, seed, results):
     X = flatten(images)
-    k, labels_of = args.clusters, {}
+    k, labels_of, histories = args.clusters, {}, {}
 
     def score(stage, labels, seconds, **extra):
         results[stage] = dict(external_scores(y, labels), seconds=seconds, **extra)
@@ -247,9 +248,10 @@ def _stages(images, y, args, seed, results):
             dec.fit(X, y)
         score(stage, dec.labels_, t.seconds, iterations=dec.n_iter_,
               start_acc=dec.history_["acc"][0], start_nmi=dec.history_["nmi"][0])
+        histories[stage] = dec.history_
     results["final"] = dict(stage=args.final, **results[args.final])
     state = dict(ae=ae, images=images, X=X, y=y, codes=codes, layout=layout,
-                 labels=labels_of[args.final])
+                 labels=labels_of[args.final], dec_history=histories.get(args.final))
     return results, state
 
 
@@ -267,13 +269,32 @@ def draw(figures, args, state):
     if ae.history_["loss"]:       # empty when the autoencoder came from --ae-cache
         with figures.draw("loss", "ae_loss.png") as path:
             plot.loss_curves(ae.history_, path=path, title="Autoencoder pretraining")
+    if state.get("dec_history"):
+        with figures.draw("dec_history", "dec_history.png") as path:
+            history = state["dec_history"]
+            plot.loss_curves({k: history[k] for k in ("loss", "delta_label", "acc")},
+                             path=path, title=f"{args.final}, per target refresh",
+                             xlabel=f"target refresh (every {args.update_interval} steps)",
+                             ylabel="KL loss, fraction of labels changed, accuracy")
     with figures.draw("umap", "umap_layout.png") as path:
+        # a picture of at most 5,000 points (seeded): enough to see the clusters, and a 2-d
+        # UMAP of 70,000 would cost more than the figure is worth
         layout = state["layout"]
-        shown = layout if layout.shape[1] <= 3 else UMAP(
+        keep = np.sort(np.random.default_rng(0).choice(len(layout), min(len(layout), 5000),
+                                                        replace=False))
+        shown = layout[keep] if layout.shape[1] <= 3 else UMAP(
             n_components=2, n_neighbors=args.umap_neighbors, random_state=0,
-            n_epochs=100).fit_transform(layout)
-        plot.scatter_codes(shown[:, :2], labels, path=path,
+            n_epochs=100).fit_transform(layout[keep])
+        plot.scatter_codes(shown[:, :2], labels[keep], path=path,
                            title="UMAP of the codes, coloured by cluster")
+    with figures.attempt("gallery"):     # one row per cluster in report.html
+        k = args.clusters
+        means = np.zeros((k, state["codes"].shape[1]), state["codes"].dtype)
+        for j in np.unique(labels):
+            means[j] = state["codes"][labels == j].mean(axis=0)
+        figures.clusters = cluster_gallery(
+            figures, state["images"], labels, codes=state["codes"], y=y, class_names=names,
+            decoded=decoded_images(ae.decode(means), state["images"].shape[1:]))
 
 
 def parse(argv=None):

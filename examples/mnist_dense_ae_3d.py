@@ -30,6 +30,7 @@ from scratchnet.experiment import fit_length, kmeans_example_parser, run_seeds, 
 from scratchnet.metrics import METRICS, score_clustering
 from scratchnet.models import decoded_images, dense_autoencoder, split_validation
 from scratchnet.nn import Adam
+from scratchnet.report import cluster_gallery
 
 COLUMNS = METRICS + ("train_seconds", "kmeans_seconds")
 HIDDEN = (64, 32, 3)    # after the input and a first layer as wide as it: W2's D-D-64-32-3
@@ -97,6 +98,10 @@ def _figures(figures, ae, km, X, y, codes, names):
         plot.loss_curves(ae.history_, path=path, title="Dense autoencoder, 3-d code (W2)")
     with figures.draw("confusion", "confusion_matrix.png") as path:
         plot.confusion_matrix(y, km.labels_, path=path, class_names=names)
+    with figures.attempt("gallery"):     # one row per cluster in report.html
+        figures.clusters = cluster_gallery(
+            figures, X, km.labels_, codes=codes, y=y, class_names=names,
+            decoded=decoded_images(ae.decode(km.cluster_centers_), X.shape[1:]))
 
 
 def main(argv=None):

@@ -301,6 +301,8 @@ def run_seeds(run, args, columns, title, answer=None):
     print(f"\nwall time {time.perf_counter() - start:.1f} s; figures and metrics.json in "
           f"{args.out}/")
     save()
+    from .report import report_or_warn
+    report_or_warn(args.out)
     return runs
 
 
@@ -393,6 +395,7 @@ class Figures:
     def __init__(self, out):
         self.out = Path(out)
         self.paths, self.errors = {}, {}
+        self.clusters = None     # the per-cluster rows of scratchnet.report.cluster_gallery
 
     @contextmanager
     def draw(self, key, filename):
@@ -409,9 +412,24 @@ class Figures:
         else:
             self.paths[key] = str(path)
 
+    @contextmanager
+    def attempt(self, key):
+        """Like :meth:`draw` for a block that draws several figures itself (or none): only a
+        failure is recorded, under ``key``."""
+        try:
+            yield
+        except Exception as e:  # noqa: BLE001 - whatever a figure raises, the run goes on
+            message = " ".join(f"{type(e).__name__}: {e}".split())
+            self.errors[key] = message
+            print(f"warning: figures {key!r} not drawn: {message}", file=sys.stderr, flush=True)
+
     def record(self):
-        """``{"figures": paths, "figure_errors": errors}``, for ``metrics.json``."""
-        return {"figures": dict(self.paths), "figure_errors": dict(self.errors)}
+        """``{"figures": paths, "figure_errors": errors}`` (and ``"clusters"`` when a gallery
+        was drawn), for ``metrics.json``."""
+        record = {"figures": dict(self.paths), "figure_errors": dict(self.errors)}
+        if self.clusters is not None:
+            record["clusters"] = self.clusters
+        return record
 
 
 def write_metrics_and_figures(out, metrics, draw):
@@ -456,3 +474,9 @@ def autoencoder_figures(figures, ae, km, X, y, names=None, title="Autoencoder"):
         plot.scatter_codes(ae.features(model_input(ae, X[:n])), km.labels_[:n],
                            centers=km.cluster_centers_, path=path,
                            title="Autoencoder codes (PCA), by cluster")
+    with figures.attempt("gallery"):     # one row per cluster in report.html
+        from .report import cluster_gallery
+        figures.clusters = cluster_gallery(
+            figures, X, km.labels_, codes=ae.features(model_input(ae, X)), y=y,
+            class_names=names,
+            decoded=decoded_images(ae.decode(km.cluster_centers_), X.shape[1:]))

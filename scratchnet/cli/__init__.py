@@ -8,6 +8,10 @@ r"""The ``scratchnet`` command line: train an autoencoder, cluster its codes, sc
     scratchnet dec runs/fm --k 10 --out runs/fm/dec            # refine them with DEC
     scratchnet evaluate runs/fm/clusters/labels.csv --features runs/fm/clusters/codes.npy
     scratchnet cluster-images ~/Pictures/holiday --k 5 --out holiday-clusters
+    scratchnet report runs/fm/dec                               # (re)build report.html
+
+Every run folder gets a ``report.html`` (``scratchnet/report.py``): the settings, the scores,
+the curves and one row of member images per cluster, on one self-contained page.
 
 Every subcommand takes ``--seed`` (the same seed gives the same numbers, bit for bit),
 writes its results and a ``metrics.json`` to ``--out``, and shows progress bars unless
@@ -40,7 +44,7 @@ completing that one (the optimizer still takes ``--steps`` steps in all). ``dec`
 with ``dec_checkpoint.npz``, written at every refresh of the target distribution.
 
 One module per subcommand (``train.py``, ``cluster.py`` with ``evaluate``, ``dec.py``,
-``images.py`` for ``cluster-images``), each a pair ``add_<name>(subparsers)`` (its flags) and
+``images.py`` for ``cluster-images``, ``report.py``), each a pair ``add_<name>(subparsers)`` (its flags) and
 ``cmd_<name>(args)`` (its work); ``_common.py`` holds what they share. This file builds the
 parser and turns every expected failure into one line and exit status 2.
 """
@@ -53,6 +57,7 @@ from ._common import MODELS, CLIError
 from .cluster import add_cluster, add_evaluate
 from .dec import add_dec
 from .images import add_cluster_images
+from .report import add_report
 from .train import add_train
 
 __all__ = ["main", "build_parser", "MODELS"]
@@ -81,7 +86,7 @@ def _os_error_message(e, args):
 
 # Each subcommand's add_<name>(subparsers) declares its flags and sets func=cmd_<name>; a new
 # subcommand is a new module with that pair, and one entry here.
-COMMANDS = [add_train, add_cluster, add_dec, add_evaluate, add_cluster_images]
+COMMANDS = [add_train, add_cluster, add_dec, add_evaluate, add_cluster_images, add_report]
 
 
 def build_parser():

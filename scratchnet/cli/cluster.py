@@ -11,6 +11,7 @@ from ..datasets import class_names
 from ..experiment import non_negative_int, positive_int, writable_folder, write_metrics_and_figures
 from ..metrics import cluster_composition, external_scores, score_clustering
 from ..models import decoded_images
+from ..report import cluster_gallery, report_or_warn
 from ._common import (CLIError, add_common, add_data_flags, kmeans_step, load_model_and_data,
                       load_npy, model_path, print_scores, read_column, write_csv)
 
@@ -67,7 +68,12 @@ def cmd_cluster(args):
             n = min(len(X), 3000)
             plot.scatter_codes(codes[:n], km.labels_[:n], centers=km.cluster_centers_, path=p,
                                title="codes by cluster")
+        with figures.attempt("gallery"):     # one row per cluster in report.html
+            figures.clusters = cluster_gallery(
+                figures, X, km.labels_, codes=codes, y=y, class_names=names,
+                decoded=decoded_images(ae.decode(km.cluster_centers_), X.shape[1:]))
     write_metrics_and_figures(out, metrics, draw)
+    report_or_warn(out)
     return 0
 
 

@@ -3,12 +3,15 @@
 import math
 from pathlib import Path
 
+import numpy as np
+
 from .. import plot
 from ..cluster import DEC, centered_pixel_kmeans, cluster_means
 from ..datasets import class_names
 from ..experiment import positive_int, timer, writable_folder, write_metrics_and_figures
 from ..metrics import external_scores
 from ..models import decoded_images
+from ..report import cluster_gallery, report_or_warn
 from ..nn import Flatten, L2Normalize, Reshape, Sequential
 from ._common import (CLIError, add_common, add_data_flags, load_model_and_data, model_path,
                       print_scores, write_csv)
@@ -132,5 +135,14 @@ def cmd_dec(args):
                 # raw code of each (non-empty) cluster instead
                 centers = cluster_means(ae.features(Xin), dec.labels_, args.k)
             plot.decoded_centroids(decoded_images(ae.decode(centers), X.shape[1:]), path=p)
+        with figures.attempt("gallery"):     # one row per cluster in report.html
+            raw = ae.features(Xin)
+            means = np.zeros((args.k, raw.shape[1]), raw.dtype)
+            for j in np.unique(dec.labels_):
+                means[j] = raw[dec.labels_ == j].mean(axis=0)
+            figures.clusters = cluster_gallery(
+                figures, X, dec.labels_, codes=raw, y=y, class_names=names,
+                decoded=decoded_images(ae.decode(means), X.shape[1:]))
     write_metrics_and_figures(out, metrics, draw)
+    report_or_warn(out)
     return 0

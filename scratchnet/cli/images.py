@@ -10,6 +10,7 @@ from .. import datasets, models, plot
 from .._io import write_json
 from ..experiment import (STEPS_HELP, fit_length, positive_int, timer, writable_folder,
                           write_metrics_and_figures)
+from ..report import cluster_gallery, report_or_warn
 from ._common import (LOSS_NAMES, CLIError, add_common, check_k, kmeans_step, print_scores,
                       write_csv)
 
@@ -104,10 +105,15 @@ def cmd_cluster_images(args):
         with figures.draw("reconstructions", "reconstructions.png") as p:
             sample = X[:10]
             plot.reconstructions(sample, ae.reconstruct(sample), path=p)
+        with figures.attempt("gallery"):     # one row per cluster in report.html
+            figures.clusters = cluster_gallery(
+                figures, X, km.labels_, codes=codes,
+                decoded=ae.decode(km.cluster_centers_))
     figures = write_metrics_and_figures(out, metrics, draw)
     sheets = [v for k, v in figures.paths.items() if k.startswith("cluster_")]
     write_json(out / "metrics.json", {**metrics, "contact_sheets": sheets, **figures.record()})
     print(f"wrote {out / 'clusters.csv'} and {len(sheets)} contact sheets to {out}/")
+    report_or_warn(out)
     return 0
 
 

@@ -10,6 +10,7 @@ from ..experiment import (STEPS_HELP, positive_int, timer, writable_folder,
                           write_metrics_and_figures)
 from ..models import decoded_images, model_input, split_validation
 from ..nn import Callback
+from ..report import report_or_warn
 from ._common import (CHECKPOINT, CONFIG, DEFAULT_MODEL, LOSS_NAMES, MODELS, CLIError, add_common,
                       add_data_flags, build_model, load_data, read_config)
 
@@ -168,4 +169,5 @@ def cmd_train(args):
             plot.reconstructions(sample, decoded_images(
                 ae.reconstruct(model_input(ae, sample)), X.shape[1:]), path=path)
     write_metrics_and_figures(out, metrics, draw)
+    report_or_warn(out)
     return 0
