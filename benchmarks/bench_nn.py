@@ -117,9 +117,9 @@ def scratchnet_runner(name, batch, threads, rng):
     x = rng.random((batch,) + shape, dtype=np.float32)
     opt = Adam(model.parameters(), lr=1e-3)
     # the step Sequential.fit takes: split across the threads or not, as the model's layers
-    # decide (Sequential._worth_splitting); --threads sets how many threads it may use
+    # decide (Sequential._split_across_cores); --threads sets how many threads it may use
     model._parallel_step = ParallelStep(model, n_threads=threads)
-    return lambda: model._train_batch(x, x, loss, opt)
+    return lambda: model.train_step(x, x, loss, opt)
 
 
 def torch_runner(name, batch, shape, channels_last, rng):

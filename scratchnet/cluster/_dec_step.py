@@ -1,7 +1,7 @@
 r"""IDEC's training step, split across the cores like ``Sequential.fit``'s.
 
 DEC's network is a chain (encoder, then the clustering layer), so it trains by the model's own
-step (:meth:`scratchnet.nn.Sequential._train_batch`). IDEC's is not: the decoder branches off
+step (:meth:`scratchnet.nn.Sequential.train_step`). IDEC's is not: the decoder branches off
 the codes :math:`z`, and the gradient reaching :math:`z` is the sum of two,
 
 .. math:: \frac{\partial L}{\partial z} = \frac{\partial L_c}{\partial z}

@@ -319,7 +319,7 @@ class DEC(BaseEstimator):
             xb = self.augment(xb, np.random.default_rng([self._seed, step, 1]))
             xb = xb.astype(self._dtype, copy=False)
         if self.reconstruction_weight == 0:  # DEC: the chain's step, as fit's
-            return self._chain._train_batch(xb, pb.astype(self._dtype, copy=False), self._kl,
+            return self._chain.train_step(xb, pb.astype(self._dtype, copy=False), self._kl,
                                             self.optimizer_), 0.0
         # IDEC: the decoder branches off the codes (_dec_step.py has the pass written out)
         self._idec_step.step(xb, pb.astype(self._dtype, copy=False), self._idec_loss,

@@ -2,7 +2,7 @@ r"""The parallel training step: split the batch across threads, sum the gradient
 
 This is an optimisation of the textbook step, not a different algorithm: the plain step
 (zero_grad, forward, loss, backward, optimizer step) is the five lines of
-``Sequential._train_batch`` in :mod:`scratchnet.nn.model`, which hands a batch to
+``Sequential.train_step`` in :mod:`scratchnet.nn.model`, which hands a batch to
 :meth:`ParallelStep.step` only when :meth:`ParallelStep.threads_for` says it is worth splitting
 (more than one core and at least ``2 * min_per_thread`` samples). Both give the same loss and
 the same gradients, up to float rounding (``tests/nn/test_parallel.py``).

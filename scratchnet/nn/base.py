@@ -104,7 +104,7 @@ class Layer:
 
     ``threads_inside`` says whether the layer's heavy work already runs on every core by
     itself (a BLAS matrix product does); a model made only of such layers gains nothing from
-    splitting its batch across threads (``Sequential._worth_splitting``).
+    splitting its batch across threads (``Sequential._split_across_cores``).
     """
 
     threads_inside = False

@@ -1,9 +1,9 @@
 r"""``Sequential``: a stack of layers with ``fit``, ``predict``, ``summary`` and ``save``.
 
 Training is the textbook loop — for every batch: zero the gradients, forward, loss, backward,
-optimizer step (the five lines of ``Sequential._train_batch``) — wrapped in epochs that shuffle,
+optimizer step (the five lines of ``Sequential.train_step``) — wrapped in epochs that shuffle,
 report and call callbacks. On a machine with several cores a large enough batch is split across
-them instead (``Sequential._worth_splitting``, :mod:`scratchnet.nn._parallel`): the same step,
+them instead (``Sequential._split_across_cores``, :mod:`scratchnet.nn._parallel`): the same step,
 made faster. Everything a run needs to continue after an interruption (weights, optimizer state,
 next epoch, shuffling seed, history) goes into one ``.npz`` file; see
 :class:`~scratchnet.nn.callbacks.ModelCheckpoint` and :mod:`scratchnet.nn.checkpoint`.
@@ -340,7 +340,7 @@ class Sequential:
                         yb = xb if Y is X else yb
                     if corrupt is not None:
                         xb = self._cast(corrupt(xb, noise_rng))
-                    value = self._train_batch(xb, yb, loss, optimizer)
+                    value = self.train_step(xb, yb, loss, optimizer)
                     if not math.isfinite(value):  # one scalar per batch: a free check
                         raise diverged("fit", value, epoch + 1, epoch * n_batches + b + 1,
                                        optimizer, batch=xb)
@@ -362,13 +362,15 @@ class Sequential:
                 cb.on_train_end(dict(history.last()))
         return history
 
-    def _train_batch(self, xb, yb, loss, optimizer):
+    def train_step(self, xb, yb, loss, optimizer):
         """One step on one batch: zero_grad, forward, loss, backward, optimizer step.
 
+        What ``fit`` does for every batch, public for training loops of their own (DEC's and
+        IDEC's step is this one, with the KL loss and the target :math:`P` as ``yb``).
         Returns the batch's loss. A NaN or infinite loss skips the optimizer step, so it never
         reaches the weights (``fit`` then raises :class:`TrainingDivergedError`).
         """
-        if self._worth_splitting(len(xb)):
+        if self._split_across_cores(len(xb)):
             return self._parallel_step.step(xb, yb, loss, optimizer)   # same step, every core
         self.zero_grad()
         value = loss(self.forward(xb), yb)
@@ -377,10 +379,11 @@ class Sequential:
             optimizer.step()
         return value
 
-    def _worth_splitting(self, batch_size):
+    def _split_across_cores(self, batch_size):
         """Whether to run the step on every core instead: more than one core, a batch of at
         least ``2 * 16`` samples (smaller slices are not worth a thread), and a layer whose work
-        does not already use every core.
+        does not already use every core. The first call builds the
+        :class:`~scratchnet.nn._parallel.ParallelStep` it would use (kept for later steps).
 
         :class:`~scratchnet.nn._parallel.ParallelStep` gives each thread a slice of the batch
         and a replica of the layers that shares their weights, then sums the gradients before

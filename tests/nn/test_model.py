@@ -117,14 +117,14 @@ def test_fit_epoch_loss_is_the_sample_weighted_mean_of_batch_losses():
     X = rng.uniform(size=(10, 32)).astype(np.float32)
     ae = _dense_ae()
     batch_losses = []
-    original = ae._train_batch
+    original = ae.train_step
 
     def spy(xb, yb, loss, optimizer):
         value = original(xb, yb, loss, optimizer)
         batch_losses.append((value, len(xb)))
         return value
 
-    ae._train_batch = spy
+    ae.train_step = spy
     hist = ae.fit(X, X, loss="mse", optimizer=SGD(ae.parameters(), lr=0.1), batch_size=4,
                   shuffle=False, verbose=False)
     assert [n for _, n in batch_losses] == [4, 4, 2]
@@ -198,7 +198,7 @@ def test_fit_steps_runs_exactly_that_many_optimizer_steps():
     ae = _dense_ae()
     opt = Adam(ae.parameters(), lr=1e-3)
     sizes, epochs = [], []
-    original = ae._train_batch
+    original = ae.train_step
 
     def spy(xb, yb, loss, optimizer):
         sizes.append(len(xb))
@@ -208,7 +208,7 @@ def test_fit_steps_runs_exactly_that_many_optimizer_steps():
         def on_epoch_end(self, epoch, logs):
             epochs.append(epoch)
 
-    ae._train_batch = spy
+    ae.train_step = spy
     hist = ae.fit(X, X, loss="mse", optimizer=opt, batch_size=4, steps=7, random_state=0,
                   callbacks=[Epochs()], verbose=False)
     assert opt.t == 7 and sizes == [4, 4, 2, 4, 4, 2, 4]
@@ -297,7 +297,7 @@ def test_the_first_run_says_that_it_compiles(tmp_path, monkeypatch, capsys):
 
 
 def test_the_plain_step_runs_small_batches_and_equals_the_parallel_one(monkeypatch):
-    """A batch too small to split takes the five textbook lines of _train_batch, never
+    """A batch too small to split takes the five textbook lines of train_step, never
     ParallelStep.step; that plain step gives, bit for bit, ParallelStep's one-thread step."""
     from scratchnet.nn._parallel import ParallelStep
     rng = np.random.default_rng(58)
@@ -307,10 +307,10 @@ def test_the_plain_step_runs_small_batches_and_equals_the_parallel_one(monkeypat
     reference = ParallelStep(b, n_threads=1)
     for start in (0, 8, 16):
         xb = X[start:start + 8]
-        assert not a._worth_splitting(len(xb))
+        assert not a._split_across_cores(len(xb))
         with monkeypatch.context() as m:
             m.setattr(ParallelStep, "step", lambda *args: pytest.fail("split a small batch"))
-            va = a._train_batch(xb, xb, MSELoss(), opt_a)
+            va = a.train_step(xb, xb, MSELoss(), opt_a)
         vb = reference.step(xb, xb, MSELoss(), opt_b)
         assert va == vb
     for p, q in zip(a.parameters(), b.parameters()):
@@ -321,20 +321,20 @@ def test_large_batches_are_split_only_with_more_than_one_thread():
     from scratchnet.nn import Conv2D, Flatten
     net = Sequential([Conv2D(1, 2, 3, random_state=0), ReLU(), Flatten(),
                       Dense(2 * 6 * 6, 4, random_state=1)])   # a Numba kernel: worth splitting
-    assert not net._worth_splitting(31)       # below 2 x 16 samples: not worth a thread
+    assert not net._split_across_cores(31)       # below 2 x 16 samples: not worth a thread
     net._parallel_step.n_threads = 1
-    assert not net._worth_splitting(256)      # one core: the plain step
+    assert not net._split_across_cores(256)      # one core: the plain step
     net._parallel_step.n_threads = 2
-    assert net._worth_splitting(32) and net._parallel_step.threads_for(256) == 2
+    assert net._split_across_cores(32) and net._parallel_step.threads_for(256) == 2
 
 
 def test_a_dense_only_model_leaves_the_cores_to_blas():
     """Every weighted layer Dense: BLAS spreads each product over the cores, so the batch is
     never split (splitting was 10 % slower for the dense autoencoder)."""
     ae = _dense_ae()
-    ae._worth_splitting(256)
+    ae._split_across_cores(256)
     ae._parallel_step.n_threads = 2
-    assert ae._parallel_step.threads_for(256) == 2 and not ae._worth_splitting(256)
+    assert ae._parallel_step.threads_for(256) == 2 and not ae._split_across_cores(256)
 
 
 def test_the_model_dtype_is_its_first_parameters():
