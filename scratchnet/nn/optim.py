@@ -189,18 +189,33 @@ class SGD(Optimizer):
 # Adam
 # --------------------------------------------------------------------------------------------
 
-def _adam_reference(p, g, m, v, lr_t, beta_1, beta_2, epsilon):  # p, m, v: INOUT   g: IN
-    """One Adam step in NumPy, with the bias correction folded into ``lr_t``."""
+def _adam_reference(p, g, m, v, t, lr, beta_1, beta_2, epsilon):  # p, m, v: INOUT  g: IN
+    r"""Step ``t`` (1, 2, ...) of Adam in NumPy, the whole update as the paper writes it:
+
+    .. math::
+        m \leftarrow \beta_1 m + (1 - \beta_1) g, \quad
+        v \leftarrow \beta_2 v + (1 - \beta_2) g^2, \quad
+        \hat m = m / (1 - \beta_1^t), \quad \hat v = v / (1 - \beta_2^t), \\
+        \theta \leftarrow \theta - \eta \, \hat m / (\sqrt{\hat v} + \hat\epsilon),
+        \quad \hat\epsilon = \epsilon / \sqrt{1 - \beta_2^t}
+
+    (the :math:`\hat\epsilon` makes it Keras's update exactly; the kernel below computes the
+    same with the two corrections folded into one learning rate, ``Adam._begin_step``).
+    """
     m *= beta_1
     m += (1 - beta_1) * g
     v *= beta_2
     v += (1 - beta_2) * g * g
-    p -= lr_t * m / (np.sqrt(v) + epsilon)
+    m_hat = m / (1 - beta_1 ** t)
+    v_hat = v / (1 - beta_2 ** t)
+    p -= lr * m_hat / (np.sqrt(v_hat) + epsilon / np.sqrt(1 - beta_2 ** t))
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _adam_kernel(p, g, m, v, lr_t, beta_1, beta_2, epsilon):  # p, m, v: INOUT   g: IN
-    """Numba twin of ``_adam_reference``: one pass over p, g, m, v instead of about ten."""
+    """Numba twin of ``_adam_reference``: one pass over p, g, m, v instead of about ten, with
+    the bias corrections folded into ``lr_t`` = lr √(1 − β₂ᵗ) / (1 − β₁ᵗ):
+    lr_t m / (√v + ε) is lr m̂ / (√v̂ + ε / √(1 − β₂ᵗ))."""
     # Scalars arrive as float64 and are rounded to p's dtype once; computing 1 - beta_2 from
     # a float32 beta_2 would be off by 1.3e-5 relative (float32(0.999) = 0.99900001).
     f = p.dtype.type
@@ -233,9 +248,11 @@ class Adam(Optimizer):
         \eta_t &= \eta \sqrt{1 - \beta_2^t} / (1 - \beta_1^t) \\
         \theta &\leftarrow \theta - \eta_t \, m / (\sqrt{v} + \epsilon)
 
-    Keras folds the bias corrections into the learning rate :math:`\eta_t`, which is the
-    paper's :math:`\hat m / (\sqrt{\hat v} + \hat\epsilon)` with :math:`\hat\epsilon =
-    \epsilon \sqrt{1 - \beta_2^t}` ("the formulation just before Section 2.1" of the paper).
+    Keras folds the bias corrections into the learning rate :math:`\eta_t` ("the
+    formulation just before Section 2.1" of the paper), which is the paper's
+    :math:`\eta \, \hat m / (\sqrt{\hat v} + \hat\epsilon)` with :math:`\hat m = m / (1 -
+    \beta_1^t)`, :math:`\hat v = v / (1 - \beta_2^t)` and :math:`\hat\epsilon = \epsilon /
+    \sqrt{1 - \beta_2^t}`; ``_adam_reference`` computes it in that form, the kernel folded.
 
     References
     ----------

@@ -84,7 +84,7 @@ def test_kernels_match_numpy_references(which, dtype):
             optim._sgd_kernel(b, g, s2[0], 0.1, 0.9, nest)
         elif which == "adam":
             lr_t = 0.1 * math.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t)
-            optim._adam_reference(a, g, *s1, lr_t, 0.9, 0.999, 1e-7)
+            optim._adam_reference(a, g, *s1, t, 0.1, 0.9, 0.999, 1e-7)
             optim._adam_kernel(b, g, *s2, lr_t, 0.9, 0.999, 1e-7)
         else:
             optim._adadelta_reference(a, g, *s1, 1.0, 0.95, 1e-7)
