@@ -12,7 +12,7 @@ GEOMS = [(2, 3, 3, 1, "same", 5, 6), (3, 2, 3, 2, "same", 7, 5), (2, 3, 3, 2, "v
          (2, 2, 2, 2, 1, 5, 5), (1, 3, 4, 3, "same", 7, 8)]
 
 
-@pytest.fixture(params=["numba", "reference"])
+@pytest.fixture(params=["phase", "im2col"])
 def backend(request):
     old = F.get_backend()
     F.set_backend(request.param)

@@ -7,7 +7,7 @@ from scratchnet.nn import functional as F
 from scratchnet.testing import check_gradients
 
 
-@pytest.fixture(params=["numba", "reference"])
+@pytest.fixture(params=["phase", "im2col"])
 def backend(request):
     old = F.get_backend()
     F.set_backend(request.param)

@@ -13,11 +13,14 @@ three maps, and the layers call them (and two fused pairs) through this module:
 
 Two backends compute them, chosen once with :func:`set_backend` (the tests hold them equal):
 
-* ``"numba"`` (the default): the phase-grid direct convolution of :mod:`.phase` and the
-  pooling kernels of :mod:`.pool`. It takes an optional ``work`` dict in which it keeps its
-  work buffers between calls (a layer passes its own).
-* ``"reference"``: the readable im2col + GEMM convolution of :mod:`.im2col` and the NumPy
+* ``"phase"`` (the default): the phase-grid direct convolution of :mod:`.phase` (Numba) and
+  the pooling kernels of :mod:`.pool`. It takes an optional ``work`` dict in which it keeps
+  its work buffers between calls (a layer passes its own).
+* ``"im2col"``: the readable im2col + GEMM convolution of :mod:`.im2col` and the NumPy
   pooling of :mod:`.pool`.
+
+(The backends are named for their algorithms, so that "reference" keeps one meaning: the
+``name_reference`` NumPy twin of a kernel, below.)
 
 How Conv2D works, in reading order: :mod:`scratchnet.nn.conv` (the layer and its equations),
 :mod:`.padding` (the output size), :mod:`.im2col` (the convolution as one matrix product),
@@ -71,25 +74,26 @@ def _no_work(fun):
 
 
 _BACKENDS = {
-    "reference": _Backend(_no_work(_im2col.conv2d_im2col),
+    "im2col": _Backend(_no_work(_im2col.conv2d_im2col),
                           _no_work(_im2col.conv2d_grad_input_im2col),
                           _no_work(_im2col.conv2d_grad_weight_im2col),
                           _no_work(_im2col.conv2d_backward_im2col),
                           _no_work(_im2col.conv2d_forward_grad_weight_im2col),
                           _pool.maxpool_reference, _pool.maxpool_backward_reference,
                           _pool.upsample_reference, _pool.upsample_backward_reference),
-    "numba": _Backend(_phase.conv2d_phase, _phase.conv2d_grad_input_phase,
+    "phase": _Backend(_phase.conv2d_phase, _phase.conv2d_grad_input_phase,
                       _phase.conv2d_grad_weight_phase, _phase.conv2d_backward_phase,
                       _phase.conv2d_forward_grad_weight_phase,
                       _pool._maxpool_kernel, _pool._maxpool_backward_kernel,
                       _pool._upsample_kernel, _pool._upsample_backward_kernel),
 }
-_backend = "numba"
+_backend = "phase"
 _ops = _BACKENDS[_backend]
 
 
 def set_backend(name):
-    """Select the backend: ``"reference"`` (im2col + GEMM, NumPy pooling) or ``"numba"``."""
+    """Select the backend: ``"phase"`` (Numba, the default) or ``"im2col"`` (im2col + GEMM,
+    NumPy pooling)."""
     global _backend, _ops
     if name not in _BACKENDS:
         raise ValueError(f"set_backend: expected one of {tuple(_BACKENDS)}, got {name!r}")

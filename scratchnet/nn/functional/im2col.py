@@ -1,4 +1,4 @@
-r"""The readable convolution: im2col + one matrix product (the ``"reference"`` backend).
+r"""The readable convolution: im2col + one matrix product (the ``"im2col"`` backend).
 
 A convolution of ``x`` (N, C, H, W) with weights ``w`` (F, C, kh, kw), stride ``s`` and zero
 padding ``pads = (top, bottom, left, right)`` is
@@ -19,7 +19,7 @@ and ``col2im`` adds every column back onto the pixels it was copied from (the ad
 ``im2col``), which gives :math:`\partial L / \partial x`. That last map, ``x <- col2im(W^T G)``,
 is exactly the transposed convolution (Dumoulin & Visin 2016, arXiv:1603.07285).
 
-The five ``*_im2col`` functions at the bottom are the ``"reference"`` backend of
+The five ``*_im2col`` functions at the bottom are the ``"im2col"`` backend of
 :mod:`scratchnet.nn.functional`: the same maps as the Numba backend's phase-grid convolution
 (:mod:`.phase`), by another algorithm, which is what makes them a useful check of it.
 """
