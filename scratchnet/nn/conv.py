@@ -138,6 +138,46 @@ class Conv2D(_ConvBase):
         self.b.grad += np.einsum("nchw->c", grad)  # 5x faster than sum(axis=(0, 2, 3))
         return dx
 
+    def backward_params(self, grad):
+        """``backward`` without :math:`\partial L/\partial x`: the weight and bias gradients
+        only, for the first layer of a network (nothing upstream needs the input's gradient,
+        which costs as much as the weights')."""
+        self._require_forward()
+        self.W.grad += F.conv2d_grad_weight(self._x, grad, self.W.value.shape, self.stride,
+                                            self._pads, self._work)
+        self.b.grad += np.einsum("nchw->c", grad)
+
+    # -- the same layer in a dozen lines: im2col and one matrix product -----------------------
+    # What ``forward`` and ``backward`` compute, written out with the unfolded patches of
+    # :func:`~scratchnet.nn.functional.im2col.im2col` (row (c, k_y, k_x) of column (o_y, o_x)
+    # is the padded input x~[c, s o_y + k_y, s o_x + k_x]). The layer runs the phase-grid
+    # kernels instead (:mod:`.functional.phase`); the tests hold the two equal.
+
+    def _forward_im2col(self, x):
+        """:math:`y = W_{mat} X^{col} + b`: every output pixel a dot product of W's rows
+        with one column of patches."""
+        (Ho, Wo), pads = self._geometry(x.shape[2], x.shape[3])
+        kh, kw = self.kernel_size
+        cols = F.im2col(x, kh, kw, self.stride, pads)               # (N, C kh kw, Ho Wo)
+        y = self.W.value.reshape(self.out_channels, -1) @ cols      # (N, F, Ho Wo)
+        y += self.b.value[:, None]
+        return y.reshape(len(x), self.out_channels, Ho, Wo)
+
+    def _backward_im2col(self, x, grad):
+        """(dL/dx, dL/dW, dL/db) for ``grad`` = dL/dy: :math:`dW = \sum_n G_n (X^{col}_n)^T`,
+        :math:`db = \sum G`, and dL/dx folds :math:`W_{mat}^T G` back onto the pixels
+        (:func:`~scratchnet.nn.functional.im2col.col2im`, the adjoint of im2col)."""
+        _, pads = self._geometry(x.shape[2], x.shape[3])
+        kh, kw = self.kernel_size
+        N, f = len(x), self.out_channels
+        g = grad.reshape(N, f, -1)                                  # (N, F, Ho Wo)
+        cols = F.im2col(x, kh, kw, self.stride, pads)
+        dw = np.einsum("nfp,nkp->fk", g, cols).reshape(self.W.value.shape)
+        db = g.sum(axis=(0, 2))
+        dcols = self.W.value.reshape(f, -1).T @ g                   # (N, C kh kw, Ho Wo)
+        dx = F.col2im(dcols, x.shape, kh, kw, self.stride, pads)
+        return dx, dw, db
+
     def get_config(self):
         return self._base_config()
 

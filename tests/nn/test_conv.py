@@ -181,3 +181,28 @@ def test_transpose_output_padding_rows_get_the_bias(backend, padding, op):
     z = up.forward(y)
     np.testing.assert_allclose(z, conv2d_transpose_naive(y, up.W.value, up.b.value, 2,
                                                          up._pads, z.shape[2:]), atol=1e-12)
+
+
+@pytest.mark.parametrize("cin, cout, k, s, padding, H, W", [
+    (3, 8, 3, 2, "same", 32, 32), (1, 4, 3, 1, "same", 28, 28), (2, 3, (3, 2), 2, "valid", 9, 8),
+    (4, 2, 5, 3, 1, 11, 13)])
+def test_the_im2col_pair_in_the_layer_equals_what_the_layer_runs(cin, cout, k, s, padding, H, W):
+    """Conv2D._forward_im2col / _backward_im2col, the dozen lines a reader starts from, give
+    the phase-grid kernels' output and gradients; backward_params the same dW and db alone."""
+    rng = np.random.default_rng(7)
+    conv = Conv2D(cin, cout, k, stride=s, padding=padding, random_state=1, dtype=np.float64)
+    conv.b.value[:] = rng.standard_normal(cout)
+    x = rng.standard_normal((3, cin, H, W))
+    y = conv.forward(x)
+    np.testing.assert_allclose(conv._forward_im2col(x), y, rtol=1e-10, atol=1e-10)
+    g = rng.standard_normal(y.shape)
+    conv.zero_grad()
+    dx = conv.backward(g)
+    dx_ref, dw_ref, db_ref = conv._backward_im2col(x, g)
+    np.testing.assert_allclose(dx, dx_ref, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(conv.W.grad, dw_ref, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(conv.b.grad, db_ref, rtol=1e-10, atol=1e-10)
+    conv.zero_grad()
+    assert conv.backward_params(g) is None
+    np.testing.assert_allclose(conv.W.grad, dw_ref, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(conv.b.grad, db_ref, rtol=1e-10, atol=1e-10)
