@@ -16,8 +16,8 @@ scikit-learn does), so no center is ever lost.
 Both implementations share one signature (arrays tagged IN/OUT, all buffers allocated by the
 caller) and one M-step finisher, ``_finish_m_step``, so the tests can hold them equal::
 
-    lloyd_iter_*(X, centers_old, centers_new, weight_in_clusters, labels, center_shift, ...,
-                 sample_weight=None)
+    lloyd_iter[_reference](X, centers_old, centers_new, weight_in_clusters, labels,
+                           center_shift, ..., sample_weight=None)
 
 ``sample_weight=None`` is the unweighted case. Numba compiles a separate version of each kernel
 for ``None``, with the weighted branches removed, so unweighted K-means pays nothing for them.
@@ -319,7 +319,7 @@ def assign_labels(X, centers, labels):
     _assign(X, centers, centers_sq, labels)
 
 
-def lloyd_iter_numba(X, centers_old, centers_new, weight_in_clusters, labels, center_shift,
+def lloyd_iter(X, centers_old, centers_new, weight_in_clusters, labels, center_shift,
                      buffers, update_centers=True, sample_weight=None):
     """One Lloyd iteration with the Numba kernel; same contract as ``lloyd_iter_reference``.
 

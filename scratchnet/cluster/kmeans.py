@@ -11,7 +11,7 @@ from threadpoolctl import threadpool_limits
 from ..base import BaseEstimator, check_array, check_sample_weight, raise_if_not_finite
 from ..exceptions import convergence_warning
 from .._utils import as_rng
-from ._lloyd import (_inertia, assign_labels, center_rows, column_sums, lloyd_iter_numba,
+from ._lloyd import (_inertia, assign_labels, center_rows, column_sums, lloyd_iter,
                      make_buffers)
 
 
@@ -251,7 +251,7 @@ class KMeans(BaseEstimator):
             from tqdm import tqdm
             steps = tqdm(steps, desc="k-means", leave=False)
         for it in steps:
-            lloyd_iter_numba(X, centers, centers_new, weight_in_clusters, labels, center_shift,
+            lloyd_iter(X, centers, centers_new, weight_in_clusters, labels, center_shift,
                              buffers, sample_weight=sample_weight)
             centers, centers_new = centers_new, centers
             if np.array_equal(labels, labels_old):

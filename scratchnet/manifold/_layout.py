@@ -34,8 +34,8 @@ Each gradient coordinate is clipped to ±4 and the learning rate falls linearly 
 
 Which edges and which negative points an epoch uses is decided in NumPy with a seeded
 ``Generator`` (:func:`epoch_samples`); the moving of points, which must run edge after edge, is
-:func:`layout_epoch_reference` (plain Python) and its Numba twin :func:`layout_epoch`. So the
-randomness lives in one place and the same seed gives the same embedding.
+:func:`layout_epoch_reference` (plain Python) and its Numba twin ``_layout_epoch_kernel``. So
+the randomness lives in one place and the same seed gives the same embedding.
 """
 import numpy as np
 from numba import njit
@@ -147,8 +147,8 @@ def layout_epoch_reference(head_emb, tail_emb, heads, tails, edges, n_neg, negat
 
 
 @njit(cache=True, fastmath={"contract"})
-def layout_epoch(head_emb, tail_emb, heads, tails, edges, n_neg, negatives, a, b, alpha,
-                 move_tail):
+def _layout_epoch_kernel(head_emb, tail_emb, heads, tails, edges, n_neg, negatives, a, b,
+                         alpha, move_tail):
     """Numba twin of :func:`layout_epoch_reference`: the same maths with explicit loops.
 
     The constants are float32 so that a float32 embedding is moved in float32 arithmetic
@@ -198,11 +198,11 @@ def optimize_layout(head_emb, tail_emb, heads, tails, weights, n_epochs, a, b, r
                     progress=None):
     """Run ``n_epochs`` epochs of SGD in place on ``head_emb`` (and ``tail_emb``).
 
-    ``kernel`` defaults to the Numba :func:`layout_epoch`; the tests pass
+    ``kernel`` defaults to the Numba :func:`_layout_epoch_kernel`; the tests pass
     :func:`layout_epoch_reference` to hold the two equal. ``progress(epoch)`` is called after
     every epoch (a tqdm bar's ``update``, say).
     """
-    kernel = layout_epoch if kernel is None else kernel
+    kernel = _layout_epoch_kernel if kernel is None else kernel
     schedule = EpochSchedule(weights, negative_sample_rate, rng)
     for epoch in range(n_epochs):
         alpha = learning_rate * (1.0 - epoch / n_epochs)

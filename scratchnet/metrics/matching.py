@@ -68,6 +68,23 @@ import numpy as np
 from numba import njit
 
 
+def linear_sum_assignment_reference(cost, maximize=False):
+    """Plain NumPy twin of ``linear_sum_assignment``: same contract, same algorithm, written
+    to be read (one Python loop per settled column, so much slower on large matrices).
+
+    >>> linear_sum_assignment_reference([[4, 1, 3], [2, 0, 5], [3, 2, 2]])[1].tolist()
+    [1, 0, 2]
+    """
+    cost, transposed = _prepare(cost, maximize, "linear_sum_assignment_reference")
+    col_of_row = np.empty(0, dtype=np.int64)
+    if cost.size:
+        solution = _solve_reference(cost)
+        if solution is None:
+            raise _infeasible("linear_sum_assignment_reference")
+        col_of_row = solution[0]
+    return _pairs(col_of_row, transposed)
+
+
 def linear_sum_assignment(cost, maximize=False):
     r"""Solve the linear sum assignment problem (minimum-cost bipartite matching).
 
@@ -168,25 +185,8 @@ def _pairs(col_of_row, transposed):
 
 
 # ---------------------------------------------------------------------------------------------
-# NumPy reference
+# The search: NumPy reference, then its Numba twin
 # ---------------------------------------------------------------------------------------------
-
-def linear_sum_assignment_reference(cost, maximize=False):
-    """Plain NumPy twin of ``linear_sum_assignment``: same contract, same algorithm, written
-    to be read (one Python loop per settled column, so much slower on large matrices).
-
-    >>> linear_sum_assignment_reference([[4, 1, 3], [2, 0, 5], [3, 2, 2]])[1].tolist()
-    [1, 0, 2]
-    """
-    cost, transposed = _prepare(cost, maximize, "linear_sum_assignment_reference")
-    col_of_row = np.empty(0, dtype=np.int64)
-    if cost.size:
-        solution = _solve_reference(cost)
-        if solution is None:
-            raise _infeasible("linear_sum_assignment_reference")
-        col_of_row = solution[0]
-    return _pairs(col_of_row, transposed)
-
 
 def _solve_reference(cost):
     """Shortest augmenting paths for n_r <= n_c, one row at a time.

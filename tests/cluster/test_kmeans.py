@@ -7,7 +7,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from scratchnet.cluster import KMeans
 from scratchnet.exceptions import ConvergenceWarning, NotFittedError
-from scratchnet.cluster._lloyd import (lloyd_iter_numba, lloyd_iter_reference, make_buffers)
+from scratchnet.cluster._lloyd import (lloyd_iter, lloyd_iter_reference, make_buffers)
 
 
 def _blobs(rng, n=600, d=8, k=4, spread=10.0, std=1.0, dtype=np.float64):
@@ -71,7 +71,7 @@ def test_numba_kernel_equals_numpy_reference(dtype):
         if step == "ref":
             lloyd_iter_reference(X, centers, c_new, w, labels, shift)
         else:
-            lloyd_iter_numba(X, centers, c_new, w, labels, shift, make_buffers(X, 5, n_tasks=3))
+            lloyd_iter(X, centers, c_new, w, labels, shift, make_buffers(X, 5, n_tasks=3))
         outs.append((c_new, w, labels, shift))
     (c1, w1, l1, s1), (c2, w2, l2, s2) = outs
     np.testing.assert_array_equal(l1, l2)

@@ -15,8 +15,8 @@ from scratchnet.exceptions import NotFittedError
 from scratchnet.manifold import (UMAP, CSRGraph, exact_knn, find_ab_params, fuzzy_union,
                                  knn_reference, membership_strengths, smooth_knn_dist,
                                  spectral_layout)
-from scratchnet.manifold._layout import (EpochSchedule, layout_epoch, layout_epoch_reference,
-                                        optimize_layout)
+from scratchnet.manifold._layout import (EpochSchedule, _layout_epoch_kernel,
+                                        layout_epoch_reference, optimize_layout)
 
 
 def blobs(n_per=60, centers=4, dim=8, gap=30.0, seed=0):
@@ -138,7 +138,7 @@ def test_layout_kernel_equals_its_reference(move_tail):
     for epoch in range(20):
         edges, n_neg, negatives = schedule.epoch_samples(epoch, n)
         out = []
-        for kernel in (layout_epoch, layout_epoch_reference):
+        for kernel in (_layout_epoch_kernel, layout_epoch_reference):
             head = state.copy()
             tail = head if move_tail else fixed_tail.copy()
             kernel(head, tail, heads, tails, edges, n_neg, negatives, 1.58, 0.9,
