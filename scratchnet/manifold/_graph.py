@@ -76,6 +76,41 @@ class CSRGraph:
         return cls(indptr, cols[order].astype(np.int64), vals[order], tuple(shape))
 
 
+def smooth_knn_dist_reference(distances, k, skip_first=True, n_iter=64):
+    r""":func:`smooth_knn_dist` one point at a time, as the paper (and umap-learn) writes it.
+
+    For point :math:`i` with neighbour distances :math:`d_{ij}`: :math:`\rho_i` is the
+    smallest non-zero one, and :math:`\sigma_i` solves
+
+    .. math:: \sum_j \exp\left(-\frac{\max(0, d_{ij} - \rho_i)}{\sigma_i}\right) = \log_2 k
+
+    by bisection: the sum grows with :math:`\sigma`, so :math:`\sigma` halves its bracket
+    towards the side the target lies on, doubling first while no upper end is known. The
+    fast version runs the same loop for all points at once, with masks for the points done.
+    """
+    D = np.asarray(distances, np.float64)
+    target = np.log2(k)
+    sigmas, rhos = np.empty(len(D)), np.empty(len(D))
+    for i, row in enumerate(D):
+        nbrs = row[1:] if skip_first else row
+        positive = row[row > 0]
+        rho = positive.min() if positive.size else 0.0
+        lo, hi, sigma = 0.0, np.inf, 1.0
+        for _ in range(n_iter):
+            psum = np.exp(-np.maximum(nbrs - rho, 0) / sigma).sum()
+            if abs(psum - target) < SMOOTH_K_TOLERANCE:
+                break
+            if psum > target:           # memberships too high: a smaller sigma
+                hi = sigma
+                sigma = (lo + hi) / 2
+            else:                       # too low: a larger one (double until bounded)
+                lo = sigma
+                sigma = sigma * 2 if np.isinf(hi) else (lo + hi) / 2
+        mean = row.mean() if rho > 0 else D.mean()
+        sigmas[i], rhos[i] = max(sigma, MIN_K_DIST_SCALE * mean), rho
+    return sigmas, rhos
+
+
 def smooth_knn_dist(distances, k, skip_first=True, n_iter=64):
     r"""Per-point :math:`\rho_i` and :math:`\sigma_i` (step 1), all points bisected at once.
 

@@ -64,6 +64,20 @@ def test_smooth_knn_dist_solves_its_equation():
     np.testing.assert_allclose(sums, np.log2(k), atol=1e-4)
 
 
+@pytest.mark.parametrize("skip_first", [True, False])
+def test_smooth_knn_dist_equals_its_per_point_twin(skip_first):
+    """The masked all-points bisection and the per-point loop of the paper: the same sigma
+    and rho, duplicates and a point with only duplicates included."""
+    from scratchnet.manifold._graph import smooth_knn_dist_reference
+    X, _ = blobs()
+    _, D = exact_knn(X, X, 10)
+    D = np.vstack([D, np.zeros((1, 10)), [[0, 0, 0, 1, 1, 2, 3, 3, 3, 9.0]]])
+    fast = smooth_knn_dist(D, 10, skip_first=skip_first)
+    plain = smooth_knn_dist_reference(D, 10, skip_first=skip_first)
+    for a, b in zip(fast, plain):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+
+
 def test_smooth_knn_dist_ignores_duplicates_for_rho():
     D = np.array([[0.0, 0.0, 0.0, 2.0, 3.0, 4.0]])
     _, rhos = smooth_knn_dist(D, 6)
