@@ -134,6 +134,18 @@ def affine_matrices(height, width, rotation=0.0, shift=(0.0, 0.0), zoom=1.0, she
     return np.concatenate([M, b[:, :, None]], axis=2)
 
 
+def blank_margins_reference(images, threshold=0.1):
+    """:func:`blank_margins` in whole-array NumPy: the definition the kernel is tested against."""
+    a = np.abs(images).max(axis=1)                                   # (N, H, W)
+    peak = a.reshape(len(a), -1).max(axis=1)
+    content = a > threshold * peak[:, None, None]
+    cols, rows = content.any(axis=1), content.any(axis=2)           # (N, W), (N, H)
+    some = cols.any(axis=1)
+    room = np.stack([cols.argmax(axis=1), cols[:, ::-1].argmax(axis=1),
+                     rows.argmax(axis=1), rows[:, ::-1].argmax(axis=1)], axis=1)
+    return np.where(some[:, None], room, 0).astype(np.float64)
+
+
 def blank_margins(images, threshold=0.1):
     """How far each image can move its content without pushing any of it out of the frame.
 
@@ -163,18 +175,6 @@ def blank_margins(images, threshold=0.1):
     room = np.empty((len(images), 4))
     _blank_margins_kernel(np.ascontiguousarray(images), float(threshold), room)
     return room
-
-
-def blank_margins_reference(images, threshold=0.1):
-    """:func:`blank_margins` in whole-array NumPy: the definition the kernel is tested against."""
-    a = np.abs(images).max(axis=1)                                   # (N, H, W)
-    peak = a.reshape(len(a), -1).max(axis=1)
-    content = a > threshold * peak[:, None, None]
-    cols, rows = content.any(axis=1), content.any(axis=2)           # (N, W), (N, H)
-    some = cols.any(axis=1)
-    room = np.stack([cols.argmax(axis=1), cols[:, ::-1].argmax(axis=1),
-                     rows.argmax(axis=1), rows[:, ::-1].argmax(axis=1)], axis=1)
-    return np.where(some[:, None], room, 0).astype(np.float64)
 
 
 def random_affine_matrices(n, height, width, rng, shift=0.1, rotation=10.0, scale=0.0,

@@ -37,6 +37,13 @@ Where an iteration's time goes, and what was tried to make it faster: see
 import numpy as np
 from numba import get_num_threads, njit, parallel_chunksize, prange
 
+# Numba functions that are pieces of a larger kernel, and the NumPy reference that the tests
+# hold the whole to (tests/test_naming.py checks that every Numba function has one).
+_KERNEL_PARTS = {"_closer": "lloyd_iter_reference", "_nearest_four": "lloyd_iter_reference",
+                 "_nearest_one": "lloyd_iter_reference", "_add_row": "lloyd_iter_reference",
+                 "_assign_and_sum": "lloyd_iter_reference", "_assign": "assign_labels_reference",
+                 "_inertia": "inertia_reference"}
+
 # Reassociation lets LLVM vectorise the dot-product reductions; no NaN/inf reaches here
 # (KMeans validates its input), so nothing else about IEEE semantics is relaxed.
 _FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
@@ -243,6 +250,12 @@ def _assign(X, centers, centers_sq, labels):
         labels[i] = _nearest_one(X, i, centers, centers_sq)
 
 
+def inertia_reference(X, centers, labels, sample_weight=None):
+    r""":math:`\sum_i w_i \lVert x_i - c_{\ell_i} \rVert^2` in NumPy (float64)."""
+    d2 = ((X.astype(np.float64) - centers[labels].astype(np.float64)) ** 2).sum(axis=1)
+    return float(d2.sum() if sample_weight is None else (d2 * sample_weight).sum())
+
+
 @njit(parallel=True, fastmath=_FASTMATH, cache=True, nogil=True)
 def _inertia(X, centers, labels, sample_weight=None):
     r"""Exact :math:`\sum_i w_i \lVert x_i - c_{\ell_i} \rVert^2` (:math:`w_i = 1` without
@@ -261,6 +274,11 @@ def _inertia(X, centers, labels, sample_weight=None):
     return total
 
 
+def column_sums_reference(X):
+    """Per-feature sums in float64, in NumPy."""
+    return X.sum(axis=0, dtype=np.float64)
+
+
 @njit(parallel=True, cache=True, nogil=True)
 def column_sums(X, n_tasks=16):
     r"""Per-feature sums :math:`\sum_i x_{if}` in float64, in one parallel pass over X.
@@ -268,8 +286,8 @@ def column_sums(X, n_tasks=16):
     IN: X (n, d). Each task sums a slice of rows into its own row of partials. K-means' mean
     and its finiteness check both come from this one pass (a NaN or inf anywhere makes some
     sum non-finite); NumPy's ``X.sum()`` then ``X.mean(axis=0)`` took two single-threaded
-    passes, 27 ms against 7 on 70,000 Fashion-MNIST images. Its NumPy reference is
-    ``X.sum(axis=0, dtype=np.float64)``.
+    passes, 27 ms against 7 on 70,000 Fashion-MNIST images (``column_sums_reference`` is
+    the NumPy line).
     """
     n, d = X.shape
     partial = np.zeros((n_tasks, d))
@@ -278,6 +296,12 @@ def column_sums(X, n_tasks=16):
             for f in range(d):
                 partial[t, f] += X[i, f]
     return partial.sum(axis=0)
+
+
+def center_rows_reference(X, mean, Xc):  # X, mean: IN   Xc: OUT
+    """``center_rows`` in NumPy: Xc = X - mean, and the sum of its squares (float64)."""
+    np.subtract(X, mean, out=Xc)
+    return float((Xc.astype(np.float64) ** 2).sum())
 
 
 @njit(parallel=True, fastmath=_FASTMATH, cache=True, nogil=True)

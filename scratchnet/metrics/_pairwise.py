@@ -151,6 +151,11 @@ def map_gemm_blocks(A, B, tasks, work, make_state, n_workers=None):
     return states
 
 
+def exact_sq_reference(X, i, j):
+    """Squared distance of rows i and j of X, in NumPy (float64)."""
+    return float(((X[i].astype(np.float64) - X[j].astype(np.float64)) ** 2).sum())
+
+
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
 def exact_sq(X, i, j):
     """Exact squared distance of rows i and j of X, accumulated in float64."""

@@ -30,6 +30,27 @@ from numba import njit
 
 from ._pairwise import SortedByLabel, check_X_labels, distance_matrix, exact_sq
 
+# Numba functions that are pieces of a larger kernel, and the NumPy reference the tests
+# hold the whole to (tests/test_naming.py checks that every Numba function has one).
+_KERNEL_PARTS = {"_bracket_block_kernel": "dunn_index_reference"}
+
+
+def dunn_index_reference(X, labels):
+    """Plain NumPy twin of ``dunn_index``: same contract, the definition read off the full
+    distance matrix (O(n²) memory: for small n).
+
+    >>> dunn_index_reference(np.array([[0.0], [1.0], [10.0], [12.0]]), [0, 0, 1, 1])
+    4.5
+    """
+    X, codes, _ = check_X_labels(X, labels, "dunn_index_reference")
+    D = distance_matrix(X)
+    same = codes[:, None] == codes[None, :]
+    diameter = D[same].max()  # the largest distance within one cluster
+    if diameter == 0.0:
+        return float("inf")  # singletons or identical points only
+    gap = D[~same].min()  # the smallest distance between two clusters
+    return float(gap / diameter)
+
 
 def dunn_index(X, labels):
     r"""Dunn's index: the smallest distance between two clusters over the largest diameter.
@@ -100,23 +121,6 @@ def dunn_index(X, labels):
 # ---------------------------------------------------------------------------------------------
 # NumPy reference
 # ---------------------------------------------------------------------------------------------
-
-def dunn_index_reference(X, labels):
-    """Plain NumPy twin of ``dunn_index``: same contract, the definition read off the full
-    distance matrix (O(n²) memory: for small n).
-
-    >>> dunn_index_reference(np.array([[0.0], [1.0], [10.0], [12.0]]), [0, 0, 1, 1])
-    4.5
-    """
-    X, codes, _ = check_X_labels(X, labels, "dunn_index_reference")
-    D = distance_matrix(X)
-    same = codes[:, None] == codes[None, :]
-    diameter = D[same].max()  # the largest distance within one cluster
-    if diameter == 0.0:
-        return float("inf")  # singletons or identical points only
-    gap = D[~same].min()  # the smallest distance between two clusters
-    return float(gap / diameter)
-
 
 # ---------------------------------------------------------------------------------------------
 # The fast version: projected brackets, GEMM blocks and one Numba kernel

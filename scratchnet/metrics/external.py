@@ -5,12 +5,10 @@ in cluster b, with row sums :math:`a_\cdot` (class sizes), column sums :math:`b_
 sizes) and total n.
 """
 import numpy as np
-from numba import njit
 
 from .matching import linear_sum_assignment
 
 
-@njit(cache=True)
 def _find(parent, v):
     """The root of ``v`` in the union-find forest ``parent``, halving the path on the way."""
     while parent[v] != v:
@@ -19,22 +17,18 @@ def _find(parent, v):
     return v
 
 
-@njit(cache=True)
+def _union_all(parent, a, b):
+    """Join ``a[i]`` and ``b[i]`` for every i (IN/OUT: parent). Plain Python: one union per
+    distinct (class, cluster) pair, at most a few tens of thousands, in milliseconds."""
+    for x, y in zip(a.tolist(), b.tolist()):
+        rx, ry = _find(parent, x), _find(parent, y)
+        if rx != ry:
+            parent[max(rx, ry)] = min(rx, ry)
+
+
 def _roots(parent):
     """The root of every vertex (IN/OUT: parent, whose paths end up flat)."""
-    out = np.empty_like(parent)
-    for v in range(parent.size):
-        out[v] = _find(parent, v)
-    return out
-
-
-@njit(cache=True)
-def _union_all(parent, a, b):
-    """Join ``a[i]`` and ``b[i]`` for every i (IN/OUT: parent)."""
-    for i in range(a.size):
-        ra, rb = _find(parent, a[i]), _find(parent, b[i])
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
+    return np.array([_find(parent, v) for v in range(len(parent))], dtype=np.int64)
 
 
 def check_no_nan(labels, who, name="labels"):
@@ -179,7 +173,7 @@ def _best_matching_total(classes, clusters, nab):
     agree make about 20,000 one-cell groups, not one table of 400 million cells.
     """
     n_classes = int(classes.max()) + 1
-    parent = np.arange(n_classes + int(clusters.max()) + 1)
+    parent = list(range(n_classes + int(clusters.max()) + 1))
     _union_all(parent, classes, clusters + n_classes)
     group = _roots(parent)[classes]                     # each cell's group
     order = np.argsort(group, kind="stable")

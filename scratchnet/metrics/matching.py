@@ -67,6 +67,11 @@ Read ``_solve_reference`` first; ``_solve_kernel``, ``_column_reduction_kernel``
 import numpy as np
 from numba import njit
 
+# Numba functions that are pieces of a larger kernel, and the NumPy reference the tests
+# hold the whole to (tests/test_naming.py checks that every Numba function has one).
+_KERNEL_PARTS = {"_column_reduction_kernel": "_solve_reference",
+                 "_augmenting_path_kernel": "_solve_reference"}
+
 
 def linear_sum_assignment_reference(cost, maximize=False):
     """Plain NumPy twin of ``linear_sum_assignment``: same contract, same algorithm, written

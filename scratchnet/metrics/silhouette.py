@@ -22,6 +22,35 @@ from numba import njit
 from .._utils import as_rng
 from ._pairwise import SortedByLabel, check_X_labels, distance_matrix, exact_sq
 
+# Numba functions that are pieces of a larger kernel, and the NumPy reference the tests
+# hold the whole to (tests/test_naming.py checks that every Numba function has one).
+_KERNEL_PARTS = {"_row_sums_kernel": "silhouette_samples_reference",
+                 "_col_sums_kernel": "silhouette_samples_reference"}
+
+
+def silhouette_samples_reference(X, labels):
+    """Plain NumPy twin of ``silhouette_samples``: same contract and conventions, the
+    definition read off the full distance matrix (O(n²) memory: for small n).
+
+    >>> silhouette_samples_reference(np.array([[0.0], [1.0], [10.0], [12.0]]),
+    ...                              [0, 0, 1, 1]).round(4).tolist()
+    [0.9091, 0.9, 0.7895, 0.8261]
+    """
+    X, codes, n_labels = check_X_labels(X, labels, "silhouette_samples_reference")
+    n = X.shape[0]
+    _check_n_labels(n_labels, n, "silhouette_samples_reference")
+    D = distance_matrix(X)
+    s = np.zeros(n)
+    for i in range(n):
+        own = codes == codes[i]
+        n_own = own.sum()
+        if n_own == 1:
+            continue  # a singleton: a(i) is undefined; Rousseeuw and scikit-learn set s = 0
+        a = D[i, own].sum() / (n_own - 1)  # D[i, i] = 0 is in the sum, not in the count
+        b = min(D[i, codes == c].mean() for c in range(n_labels) if c != codes[i])
+        s[i] = (b - a) / max(a, b) if max(a, b) > 0 else 0.0  # a = b = 0: every point equal
+    return s
+
 
 def silhouette_samples(X, labels):
     r"""Silhouette coefficient of every sample.
@@ -135,30 +164,6 @@ def _check_n_labels(n_labels, n, who):
 # ---------------------------------------------------------------------------------------------
 # NumPy reference
 # ---------------------------------------------------------------------------------------------
-
-def silhouette_samples_reference(X, labels):
-    """Plain NumPy twin of ``silhouette_samples``: same contract and conventions, the
-    definition read off the full distance matrix (O(n²) memory: for small n).
-
-    >>> silhouette_samples_reference(np.array([[0.0], [1.0], [10.0], [12.0]]),
-    ...                              [0, 0, 1, 1]).round(4).tolist()
-    [0.9091, 0.9, 0.7895, 0.8261]
-    """
-    X, codes, n_labels = check_X_labels(X, labels, "silhouette_samples_reference")
-    n = X.shape[0]
-    _check_n_labels(n_labels, n, "silhouette_samples_reference")
-    D = distance_matrix(X)
-    s = np.zeros(n)
-    for i in range(n):
-        own = codes == codes[i]
-        n_own = own.sum()
-        if n_own == 1:
-            continue  # a singleton: a(i) is undefined; Rousseeuw and scikit-learn set s = 0
-        a = D[i, own].sum() / (n_own - 1)  # D[i, i] = 0 is in the sum, not in the count
-        b = min(D[i, codes == c].mean() for c in range(n_labels) if c != codes[i])
-        s[i] = (b - a) / max(a, b) if max(a, b) > 0 else 0.0  # a = b = 0: every point equal
-    return s
-
 
 # ---------------------------------------------------------------------------------------------
 # The fast version: blocks of GEMMs and two Numba kernels

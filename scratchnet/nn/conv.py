@@ -139,7 +139,7 @@ class Conv2D(_ConvBase):
         return dx
 
     def backward_params(self, grad):
-        """``backward`` without :math:`\partial L/\partial x`: the weight and bias gradients
+        r"""``backward`` without :math:`\partial L/\partial x`: the weight and bias gradients
         only, for the first layer of a network (nothing upstream needs the input's gradient,
         which costs as much as the weights')."""
         self._require_forward()
@@ -164,7 +164,7 @@ class Conv2D(_ConvBase):
         return y.reshape(len(x), self.out_channels, Ho, Wo)
 
     def _backward_im2col(self, x, grad):
-        """(dL/dx, dL/dW, dL/db) for ``grad`` = dL/dy: :math:`dW = \sum_n G_n (X^{col}_n)^T`,
+        r"""(dL/dx, dL/dW, dL/db) for ``grad`` = dL/dy: :math:`dW = \sum_n G_n (X^{col}_n)^T`,
         :math:`db = \sum G`, and dL/dx folds :math:`W_{mat}^T G` back onto the pixels
         (:func:`~scratchnet.nn.functional.im2col.col2im`, the adjoint of im2col)."""
         _, pads = self._geometry(x.shape[2], x.shape[3])

@@ -23,6 +23,11 @@ below it, same arguments, IN/OUT tags, output allocated by the caller:
 import numpy as np
 from numba import njit, uint64
 
+# Numba functions that are pieces of a larger kernel, and the NumPy reference the tests
+# hold the whole to (tests/test_naming.py checks that every Numba function has one).
+_KERNEL_PARTS = {"phase_grid": "phase_split_reference", "_phase_index": "phase_split_reference",
+                 "_edges": "phase_split_reference"}
+
 
 @njit(cache=True, nogil=True)
 def phase_grid(N, Ho, Wo, kh, kw, s):

@@ -16,6 +16,10 @@ caller); :mod:`scratchnet.nn.functional` allocates them and picks one of the two
 import numpy as np
 from numba import njit, uint64
 
+# Numba functions that are pieces of a larger kernel, and the NumPy reference the tests
+# hold the whole to (tests/test_naming.py checks that every Numba function has one).
+_KERNEL_PARTS = {"_maxpool2_kernel": "maxpool_reference"}
+
 
 def maxpool_reference(x, p, pt, pl, y, winners):  # x: IN   y, winners: OUT (N, C, Ho, Wo)
     """y and winners (int32), plain NumPy: every window a row of p² values, then argmax."""

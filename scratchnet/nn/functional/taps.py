@@ -42,6 +42,13 @@ Numba's negative-index wraparound on a computed index kept LLVM from vectorizing
 import numpy as np
 from numba import njit
 
+# Numba functions that are pieces of a larger kernel, and the NumPy reference the tests
+# hold the whole to (tests/test_naming.py checks that every Numba function has one).
+_KERNEL_PARTS = {"_tap_slice": "taps_forward_reference",
+                 "_taps_forward_one_kernel": "taps_forward_reference",
+                 "_taps_backward_input_one_kernel": "taps_backward_input_reference",
+                 "_taps_backward_weight_one_kernel": "taps_backward_weight_reference"}
+
 _CHUNK = 1024  # elements of the flat grid processed per pass: ~4 KB per row in L1
 
 
