@@ -16,18 +16,18 @@ with a line saying how to get them otherwise): scikit-learn-intelex (oneDAL, the
 K-means a user can install; the goal is at most 0.8 of its time per iteration) and faiss
 (``faiss-cpu``; given as many iterations as ours took, on all rows).
 
-Where a Lloyd iteration's time goes (``scratchnet/cluster/_lloyd.py``; measured 2026-11-29 on
-an AMD EPYC (Zen 4), 2 threads, 70,000 × 784 float32 Fashion-MNIST, k = 10; this benchmark
-compares whole iterations with scikit-learn, oneDAL and faiss). X is 220 MB, so an iteration
-must stream it from memory at least once: a two-thread column sum does so in 6.0 ms (37 GB/s), and this is the floor. The E-step alone
-(``_assign``) takes 13.4 ms; on 2,000 rows that stay in cache it runs at a rate of 8.0 ms per
-70,000 rows, so the arithmetic alone would take 8 ms and the two costs only partly overlap.
-The row sums of the M-step add 3 ms, the rest under 1 ms: 17 ms in all, 0.53 of scikit-learn's
-iteration and 0.85 of oneDAL's. Tried and measured slower: software prefetch of the next
-blocks (15.3–15.8 ms against 13.8 for the E-step), and a tile of 2 rows × 5 centers (17.7
-against 15.8). Reading uint8 pixels instead of float32 would cut the stream 4× (a column sum
-of uint8 takes 1.2 ms), but K-means centers the data first so that float32 distances keep
-their precision, and centered values are no longer bytes; it is not done.
+Where a Lloyd iteration's time goes (``scratchnet/cluster/_lloyd.py``; measured 2026-11-29 on an
+AMD EPYC (Zen 4), 2 threads, 70,000 × 784 float32 Fashion-MNIST, k = 10; this benchmark compares
+whole iterations with scikit-learn, oneDAL and faiss). X is 220 MB, so an iteration must stream
+it from memory at least once: a two-thread column sum does so in 6.0 ms (37 GB/s), and this is
+the floor. The E-step alone (``_assign``) takes 13.4 ms; on 2,000 rows that stay in cache it
+runs at a rate of 8.0 ms per 70,000 rows, so the arithmetic alone would take 8 ms and the two
+costs only partly overlap. The row sums of the M-step add 3 ms, the rest under 1 ms: 17 ms in
+all, 0.53 of scikit-learn's iteration and 0.85 of oneDAL's. Tried and measured slower: software
+prefetch of the next blocks (15.3–15.8 ms against 13.8 for the E-step), and a tile of 2 rows × 5
+centers (17.7 against 15.8). Reading uint8 pixels instead of float32 would cut the stream 4× (a
+column sum of uint8 takes 1.2 ms), but K-means centers the data first so that float32 distances
+keep their precision, and centered values are no longer bytes; it is not done.
 """
 import argparse
 import os

@@ -44,9 +44,9 @@ completing that one (the optimizer still takes ``--steps`` steps in all). ``dec`
 with ``dec_checkpoint.npz``, written at every refresh of the target distribution.
 
 One module per subcommand (``train.py``, ``cluster.py`` with ``evaluate``, ``dec.py``,
-``images.py`` for ``cluster-images``, ``report.py``), each a pair ``add_<name>(subparsers)`` (its flags) and
-``cmd_<name>(args)`` (its work); ``_common.py`` holds what they share. This file builds the
-parser and turns every expected failure into one line and exit status 2.
+``images.py`` for ``cluster-images``, ``report.py``), each a pair ``add_<name>(subparsers)``
+(its flags) and ``cmd_<name>(args)`` (its work); ``_common.py`` holds what they share. This file
+builds the parser and turns every expected failure into one line and exit status 2.
 """
 import errno
 import sys

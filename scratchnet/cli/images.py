@@ -119,10 +119,11 @@ def cmd_cluster_images(args):
 
 def memory_needed(ae, n_images, batch_size=64):
     """Bytes a cluster-images run of ``n_images`` images for the autoencoder ``ae`` needs at
-    its peak, roughly (measured: 2.3 GB for 24 images of 3 × 256 × 256, estimated 2.8): the images (uint8 as read, float32 to train, 12 bytes a value in all
-    with the codes and K-means' copies of them), and two batches of the pooling autoencoder
-    (training on 64 images, and predicting or checking 256: every layer's output and its
-    gradient, float32, plus the 3×3 convolutions' unfolded inputs)."""
+    its peak, roughly (measured: 2.3 GB for 24 images of 3 × 256 × 256, estimated 2.8): the
+    images (uint8 as read, float32 to train, 12 bytes a value in all with the codes and K-means'
+    copies of them), and two batches of the pooling autoencoder (training on 64 images, and
+    predicting or checking 256: every layer's output and its gradient, float32, plus the 3×3
+    convolutions' unfolded inputs)."""
     shape, per_sample = tuple(ae.input_shape), 0
     for layer in list(ae.encoder) + list(ae.decoder):
         unfolded = 9 * shape[0] * shape[1] * shape[2]     # a 3×3 convolution's im2col
