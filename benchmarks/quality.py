@@ -220,8 +220,11 @@ def main(argv=None):
     for name in args.datasets:
         runs = []
         for seed in range(args.seed, args.seed + args.seeds):
-            argv_example = (["--quiet", "--seed", str(seed)] + (["--quick"] if args.quick else [])
-                            + (["--dec"] if args.dec else []))
+            # --out: the example's flags are checked as its own run would check them, and its
+            # folder (which this benchmark never writes) is locked; one inside our own --out
+            # keeps two benchmarks with different --out from refusing each other
+            argv_example = (["--quiet", "--seed", str(seed), "--out", str(out / "example")]
+                            + (["--quick"] if args.quick else []) + (["--dec"] if args.dec else []))
             recipe_args = example.parse(argv_example)   # the example's defaults, unchanged
             images, y = load(name, args.quick, seed)
             print(f"{name}: {len(images)} images of {images.shape[1:]}, seed {seed}", flush=True)

@@ -135,7 +135,7 @@ def test_mnist_dec_names_its_answer_and_reports_every_dec_variant(fashion_mnist_
     metrics = json.loads((tmp_path / "all" / "metrics.json").read_text())
     (run,) = metrics["runs"]
     assert list(run) == list(example.STAGES) + ["final"]
-    default = example.parse([]).final
+    default = example.parse(["--out", str(tmp_path / "defaults")]).final
     assert default == example.ANSWER == "DEC-DA from N2D"
     assert run["final"] == dict(stage=default, **run[default])
     assert metrics["final"]["stage"] == default
