@@ -114,7 +114,7 @@ def cluster_gallery(figures, images, labels, codes=None, y=None, class_names=Non
 
 def image_strip(images, height=56, gap=2):
     """Images (N, C, H, W) side by side as one uint8 RGB array, each scaled up by a whole
-    factor (nearest neighbour: no blur) to about ``height`` pixels, on a white background."""
+    factor (nearest neighbour: no blur) to at least ``height`` pixels, on a white background."""
     images = np.asarray(images)
     if images.dtype.kind == "f":
         images = np.clip(np.rint(images * 255.0), 0, 255)
@@ -122,7 +122,7 @@ def image_strip(images, height=56, gap=2):
     if images.shape[1] == 1:
         images = np.repeat(images, 3, axis=1)
     n, _, h, w = images.shape
-    f = max(1, height // h)
+    f = max(1, -(-height // h))                   # a whole factor, at least height
     tiles = images.transpose(0, 2, 3, 1).repeat(f, axis=1).repeat(f, axis=2)
     out = np.full((h * f, n * (w * f + gap) - gap, 3), 255, np.uint8)
     for i, tile in enumerate(tiles):
