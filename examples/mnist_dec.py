@@ -297,10 +297,7 @@ def draw(figures, args, state):
         plot.scatter_codes(shown[:, :2], labels[keep], path=path,
                            title="UMAP of the codes, coloured by cluster")
     with figures.attempt("gallery"):     # one row per cluster in report.html
-        k = args.clusters
-        means = np.zeros((k, state["codes"].shape[1]), state["codes"].dtype)
-        for j in np.unique(labels):
-            means[j] = state["codes"][labels == j].mean(axis=0)
+        means = cluster_means(state["codes"], labels, args.clusters, by_id=True)
         figures.clusters = cluster_gallery(
             figures, state["images"], labels, codes=state["codes"], y=y, class_names=names,
             decoded=decoded_images(ae.decode(means), state["images"].shape[1:]))

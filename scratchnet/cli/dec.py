@@ -3,8 +3,6 @@
 import math
 from pathlib import Path
 
-import numpy as np
-
 from .. import plot
 from ..cluster import DEC, centered_pixel_kmeans, cluster_means
 from ..datasets import class_names
@@ -137,9 +135,7 @@ def cmd_dec(args):
             plot.decoded_centroids(decoded_images(ae.decode(centers), X.shape[1:]), path=p)
         with figures.attempt("gallery"):     # one row per cluster in report.html
             raw = ae.features(Xin)
-            means = np.zeros((args.k, raw.shape[1]), raw.dtype)
-            for j in np.unique(dec.labels_):
-                means[j] = raw[dec.labels_ == j].mean(axis=0)
+            means = cluster_means(raw, dec.labels_, args.k, by_id=True)
             figures.clusters = cluster_gallery(
                 figures, X, dec.labels_, codes=raw, y=y, class_names=names,
                 decoded=decoded_images(ae.decode(means), X.shape[1:]))

@@ -1,6 +1,5 @@
 """``scratchnet cluster-images``: cluster a folder of one's own images with a small autoencoder."""
 
-import os
 import sys
 from pathlib import Path
 
@@ -8,6 +7,7 @@ import numpy as np
 
 from .. import datasets, models, plot
 from .._io import write_json
+from .._utils import available_memory
 from ..experiment import (STEPS_HELP, fit_length, positive_int, timer, writable_folder,
                           write_metrics_and_figures)
 from ..report import cluster_gallery, report_or_warn
@@ -133,25 +133,10 @@ def memory_needed(ae, n_images, batch_size=64):
     return values * 12 + (min(batch_size, n_images) + min(256, n_images)) * per_sample * 4
 
 
-def available_memory():
-    """Bytes the kernel says a new allocation can get (MemAvailable), else the machine's."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        return None
-
-
 def check_memory(ae, n_images):
     """Refuse, before reading a single image, a run that cannot fit in memory."""
     need, have = memory_needed(ae, n_images), available_memory()
-    if have is not None and need > 0.8 * have:
+    if have and need > 0.8 * have:
         c, h, w = ae.input_shape
         raise CLIError(f"{n_images} images of {c} x {h} x {w} need about "
                        f"{need / 2**30:.1f} GiB, and this machine has {have / 2**30:.1f} GiB "

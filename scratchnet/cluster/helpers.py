@@ -9,10 +9,16 @@ import numpy as np
 
 from .kmeans import KMeans
 
-def cluster_means(codes, labels, k):
+def cluster_means(codes, labels, k, by_id=False):
     """The mean code of each non-empty cluster 0..k-1, (k', D): what to decode when the
     clustering's own centroids live in another space (e.g. on the sphere of L2-normalised
-    codes, where the decoder was never trained)."""
+    codes, where the decoder was never trained). With ``by_id``, (k, D) indexed by cluster
+    id, an empty cluster's row zeros."""
+    if by_id:
+        means = np.zeros((k, codes.shape[1]), codes.dtype)
+        for j in np.unique(labels):
+            means[j] = codes[labels == j].mean(axis=0)
+        return means
     return np.stack([codes[labels == j].mean(axis=0) for j in range(k) if np.any(labels == j)])
 
 def center_and_normalize(X):

@@ -22,24 +22,14 @@ approximate); only the Euclidean metric; the layout runs on one thread, so a see
 the same embedding (umap-learn is single-threaded too once ``random_state`` is set); new points
 in :meth:`UMAP.transform` get the same local connectivity as training points.
 """
-import os
-
 import numpy as np
 from tqdm.auto import tqdm
 
 from ..base import BaseEstimator
-from .._utils import as_rng
+from .._utils import as_rng, physical_memory
 from ._graph import fuzzy_union, membership_strengths, smooth_knn_dist, spectral_layout
 from ._knn import exact_knn
 from ._layout import find_ab_params, optimize_layout
-
-
-def _physical_memory():
-    """Bytes of memory of this machine (0 where the OS does not say)."""
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        return 0
 
 
 class UMAP(BaseEstimator):
@@ -133,7 +123,7 @@ class UMAP(BaseEstimator):
         # The busiest SGD epoch draws negative_sample_rate vertices (int64) for each of up to
         # 2 n k edges of the graph: refuse a rate whose draw cannot fit in memory.
         need = 2 * n * min(self.n_neighbors, n) * self.negative_sample_rate * 8
-        have = _physical_memory()
+        have = physical_memory()
         if have and need > have // 2:
             raise ValueError(f"UMAP: negative_sample_rate={self.negative_sample_rate} would "
                              f"draw up to {need / 1e9:.1f} GB of negative samples per epoch for "
