@@ -37,9 +37,11 @@ from tqdm.auto import tqdm
 
 from ..base import BaseEstimator
 from ..nn.losses import BCELoss, KLDivLoss, MSELoss
-from ..nn.model import Sequential, diverged
+from ..nn._fit_checks import diverged
+from ..nn.model import Sequential
 from ..nn.optim import SGD, Adam, Optimizer
 from . import _dec_checkpoint
+from ._dec_checks import check_params, check_X
 from ._dec_step import IDECLoss, IDECStep
 from ._dec_layer import ClusteringLayer, soft_assignment, target_distribution
 from .kmeans import KMeans
@@ -157,43 +159,6 @@ class DEC(BaseEstimator):
         self.reconstruction_loss = reconstruction_loss
         self.random_state, self.callbacks, self.verbose = random_state, callbacks, verbose
         self.init, self.augment = init, augment
-
-    def _check_params(self):
-        for name in ("n_clusters", "update_interval", "max_iter", "batch_size", "n_init"):
-            v = getattr(self, name)
-            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
-                raise ValueError(f"DEC: expected {name} to be a positive int, got {v!r}")
-        alpha, tol, weight = self.alpha, self.tol, self.reconstruction_weight
-        if not 0 < alpha < math.inf or not 0 <= tol < 1 or not 0 <= weight < math.inf:
-            raise ValueError(f"DEC: expected finite alpha > 0, 0 <= tol < 1 and finite "
-                             f"reconstruction_weight >= 0, got alpha={alpha}, tol={tol}, "
-                             f"reconstruction_weight={weight}")
-        if weight > 0 and self.decoder is None:
-            raise ValueError(f"DEC: reconstruction_weight={weight} (IDEC) needs a decoder, got "
-                             "decoder=None")
-        if self.reconstruction_loss not in _RECONSTRUCTION:
-            raise ValueError(f"DEC: reconstruction_loss must be one of "
-                             f"{sorted(_RECONSTRUCTION)}, got {self.reconstruction_loss!r}")
-        if self.augment is not None and not callable(self.augment):
-            raise ValueError(f"DEC: augment must be None or a callable (batch, rng) -> batch, "
-                             f"got {type(self.augment).__name__}")
-        optimizer = self.optimizer
-        if not (optimizer is None or callable(optimizer) or optimizer in _OPTIMIZERS):
-            raise ValueError(f"DEC: optimizer must be None, one of {sorted(_OPTIMIZERS)} or a "
-                             f"callable params -> Optimizer, got {optimizer!r}")
-        init = self.init
-        if isinstance(init, str):
-            if init != "k-means":
-                raise ValueError(f"DEC: init must be 'k-means' or an array of centroids "
-                                 f"({self.n_clusters}, D), got {init!r}")
-        else:
-            init = np.array(init, dtype=np.float64)     # a copy: fit never changes the caller's
-            finite = bool(np.isfinite(init).all())
-            if init.ndim != 2 or len(init) != self.n_clusters or not finite:
-                raise ValueError(f"DEC: expected init as finite centroids of shape "
-                                 f"({self.n_clusters}, D), got shape {init.shape}"
-                                 + ("" if finite else " with NaN/inf"))
-        return init
 
     # -- the algorithm ------------------------------------------------------------------------
     def fit(self, X, y=None, checkpoint=None, resume=False):
@@ -330,7 +295,7 @@ class DEC(BaseEstimator):
     def predict_proba(self, X, batch_size=1024):
         """Soft assignments :math:`Q` (N, K) of new data (rows sum to 1)."""
         self._check_fitted("predict_proba")
-        X = self._check_X(X, "predict_proba")
+        X = check_X(X, "predict_proba")
         mu = self.clustering_.mu.value
         return np.concatenate([soft_assignment(self._codes(X[s:s + batch_size]), mu, self.alpha)
                                for s in range(0, len(X), batch_size)])
@@ -396,8 +361,8 @@ class DEC(BaseEstimator):
 
     def _prepare(self, X, y):
         """``fit``'s checks of the parameters and the data, and the seed of the batch order."""
-        self._init = self._check_params()
-        X = self._check_X(X, "fit")
+        self._init = check_params(self, _RECONSTRUCTION, _OPTIMIZERS)
+        X = check_X(X, "fit")
         n = len(X)
         if self.n_clusters > n:
             raise ValueError(f"DEC.fit: expected n_clusters <= n_samples, got n_clusters="
@@ -431,17 +396,6 @@ class DEC(BaseEstimator):
             raise ValueError(f"DEC: expected the encoder to output codes (N, D), got shape "
                              f"{Z.shape}; end a convolutional encoder with Flatten()")
         return Z
-
-    def _check_X(self, X, where):
-        if not isinstance(X, np.ndarray):
-            raise TypeError(f"DEC.{where}: expected X as a NumPy array, got {type(X).__name__}")
-        if X.dtype.kind != "f" or X.ndim < 2 or len(X) == 0:
-            raise ValueError(f"DEC.{where}: expected a float array (N, ...) with N >= 1, got "
-                             f"shape {X.shape} dtype {X.dtype}")
-        if not np.isfinite(X).all():
-            raise ValueError(f"DEC.{where}: X must be finite, got "
-                             f"{int(X.size - np.isfinite(X).sum())} NaN/inf value(s)")
-        return X
 
     def __repr__(self):
         kind = "IDEC" if self.reconstruction_weight > 0 else "DEC"

@@ -3,7 +3,8 @@ r"""The checks ``Sequential.fit``, ``evaluate`` and ``predict`` run once, at the
 Kept apart from :mod:`scratchnet.nn.model` so that the training loop reads without them: each
 turns a user's argument into what the loop needs (a loss object, an int seed, a number of
 epochs) or raises a ``ValueError``/``TypeError`` naming the function, what was expected and
-what came.
+what came. And the error ``fit`` raises when the loss stops being finite
+(:class:`TrainingDivergedError`, built by :func:`diverged`).
 """
 import math
 
@@ -73,3 +74,36 @@ def check_length(epochs, steps, n_batches, initial_epoch=0):
         raise ValueError(f"fit: give epochs or steps, not both (got epochs={epochs!r}, "
                          f"steps={steps!r})")
     return math.ceil(positive_int("fit", "steps", steps) / n_batches)
+
+
+class TrainingDivergedError(ValueError):
+    """The training loss became NaN or infinite: the learning rate is too large for the model.
+
+    Once a step overflows, every later weight is NaN and nothing recovers, so ``fit`` stops at
+    the first non-finite batch loss (before that batch's update and before any epoch-end
+    checkpoint) instead of carrying NaN weights into the saved model and the clustering. A
+    ``ValueError`` so that code catching bad settings catches it too.
+    """
+
+
+# Inputs whose largest magnitude exceeds this are the likely cause of a divergence: a network
+# initialised for inputs of order 1 (pixels in [0, 1], z-scores) overflows float32 on them at
+# any learning rate.
+INPUT_SCALE_LIMIT = 1e4
+
+
+def diverged(where, value, epoch, step, optimizer, batch=None):
+    """The :class:`TrainingDivergedError` for a loss ``value`` at (1-based) ``epoch``/``step``;
+    ``batch``, the inputs of that step, lets it name huge inputs as the cause instead of the
+    learning rate."""
+    at = f"epoch {epoch}, step {step}" if epoch is not None else f"step {step}"
+    said = f"{where}: the loss became {value} at {at}: training diverged, so it stopped there " \
+           f"without updating or saving the weights; "
+    peak = float(np.nanmax(np.abs(batch))) if batch is not None and np.size(batch) else 0.0
+    if peak > INPUT_SCALE_LIMIT:
+        return TrainingDivergedError(
+            said + f"its inputs reach {peak:.3g}, expected values of order 1: scale them first "
+                   f"(pixels to [0, 1], features to z-scores); no learning rate can fix this")
+    lr = getattr(optimizer, "lr", None)
+    lr = f" (lr={lr:g})" if isinstance(lr, (int, float)) else ""
+    return TrainingDivergedError(said + f"lower the learning rate{lr} and train again")

@@ -26,46 +26,14 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from ._fit_checks import as_loss, as_seed, check_data, check_length, check_pair
+from ._fit_checks import (TrainingDivergedError, as_loss, as_seed, check_data, check_length,
+                          check_pair, diverged)
 from ._parallel import ParallelStep
 from .base import Layer, Parameter, backward_through, parameters_dtype
 from .callbacks import Callback, History
 from .saving import save_model
 
 __all__ = ["Sequential", "TrainingDivergedError"]
-
-
-class TrainingDivergedError(ValueError):
-    """The training loss became NaN or infinite: the learning rate is too large for the model.
-
-    Once a step overflows, every later weight is NaN and nothing recovers, so ``fit`` stops at
-    the first non-finite batch loss (before that batch's update and before any epoch-end
-    checkpoint) instead of carrying NaN weights into the saved model and the clustering. A
-    ``ValueError`` so that code catching bad settings catches it too.
-    """
-
-
-# Inputs whose largest magnitude exceeds this are the likely cause of a divergence: a network
-# initialised for inputs of order 1 (pixels in [0, 1], z-scores) overflows float32 on them at
-# any learning rate.
-INPUT_SCALE_LIMIT = 1e4
-
-
-def diverged(where, value, epoch, step, optimizer, batch=None):
-    """The :class:`TrainingDivergedError` for a loss ``value`` at (1-based) ``epoch``/``step``;
-    ``batch``, the inputs of that step, lets it name huge inputs as the cause instead of the
-    learning rate."""
-    at = f"epoch {epoch}, step {step}" if epoch is not None else f"step {step}"
-    said = f"{where}: the loss became {value} at {at}: training diverged, so it stopped there " \
-           f"without updating or saving the weights; "
-    peak = float(np.nanmax(np.abs(batch))) if batch is not None and np.size(batch) else 0.0
-    if peak > INPUT_SCALE_LIMIT:
-        return TrainingDivergedError(
-            said + f"its inputs reach {peak:.3g}, expected values of order 1: scale them first "
-                   f"(pixels to [0, 1], features to z-scores); no learning rate can fix this")
-    lr = getattr(optimizer, "lr", None)
-    lr = f" (lr={lr:g})" if isinstance(lr, (int, float)) else ""
-    return TrainingDivergedError(said + f"lower the learning rate{lr} and train again")
 
 
 _FIRST_RUN_NOTED = False
