@@ -183,7 +183,11 @@ def run(args, seed, out):
                             random_state=seed)
     print(f"{args.dataset} {args.split}: {len(images)} images of {images.shape[1:]}, seed {seed}")
     results, state = recipe(images, y, args, seed)
-    return results, partial(draw, args=args, state=state) if out is not None else None, None
+    spent = state["seconds_by_step"]
+    print("where the time went: " + ", ".join(f"{k} {v:.1f} s" for k, v in spent.items()),
+          flush=True)
+    return (results, partial(draw, args=args, state=state) if out is not None else None,
+            {"seconds_by_step": spent})
 
 
 def recipe(images, y, args, seed):
@@ -199,6 +203,7 @@ def recipe(images, y, args, seed):
 def _stages(images, y, args, seed, results):
     X = flatten(images)
     k, labels_of, histories = args.clusters, {}, {}
+    spent = {}      # seconds of each step of the work (a stage's score may sum several)
 
     def score(stage, labels, seconds, **extra):
         results[stage] = dict(external_scores(y, labels), seconds=seconds, **extra)
@@ -209,6 +214,7 @@ def _stages(images, y, args, seed, results):
     with timer() as t:
         km = KMeans(k, n_init=args.n_init, random_state=seed).fit(X)
     score("pixels + K-means", km.labels_, t.seconds)
+    spent["pixels K-means"] = t.seconds
 
     # 2. pretrain on augmented batches, encode the plain images, K-means on the codes
     ae, train_seconds = pretrain(args, images, seed)
@@ -217,6 +223,7 @@ def _stages(images, y, args, seed, results):
         km = KMeans(k, n_init=args.n_init, random_state=seed).fit(codes)
     score("AE + K-means", km.labels_, train_seconds + t.seconds,
           ae_loss=ae.history_["loss"][-1] if ae.history_["loss"] else None)
+    spent["pretraining"], spent["encode + K-means"] = train_seconds, t.seconds
 
     # 3. N2D: UMAP of the codes, then K-means and a Gaussian mixture on the layout. Each code
     # unit is first put on the same scale (z-scores; a dead unit stays 0), so the neighbours
@@ -225,6 +232,7 @@ def _stages(images, y, args, seed, results):
         spread = codes.std(axis=0)
         scaled = (codes - codes.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
         layout, umap, fitted = umap_layout(scaled, args, seed)
+    spent["UMAP"] = t_umap.seconds
     with timer() as t:
         n2d_km = KMeans(k, n_init=args.n_init, random_state=seed).fit(layout)
     score("AE + UMAP + K-means", n2d_km.labels_, t_umap.seconds + t.seconds)
@@ -236,6 +244,8 @@ def _stages(images, y, args, seed, results):
         picked = pick_partition(umap.graph_, {s: labels_of[s][fitted] for s in N2D_STAGES})
     score("N2D", labels_of[picked], t_umap.seconds + results[picked]["seconds"] + t.seconds,
           picked=picked)
+    spent["K-means + GMM on the layout"] = sum(results[s]["seconds"] - t_umap.seconds
+                                               for s in N2D_STAGES) + t.seconds
 
     # 4. DEC: the answer's variant always, the others with --dec
     for stage in [s for s in DEC_VARIANTS if s == ANSWER or s == args.final or args.dec]:
@@ -258,9 +268,11 @@ def _stages(images, y, args, seed, results):
         score(stage, dec.labels_, t.seconds, iterations=dec.n_iter_,
               start_acc=dec.history_["acc"][0], start_nmi=dec.history_["nmi"][0])
         histories[stage] = dec.history_
+        spent[stage] = t.seconds
     results["final"] = dict(stage=args.final, **results[args.final])
     state = dict(ae=ae, images=images, X=X, y=y, codes=codes, layout=layout,
-                 labels=labels_of[args.final], dec_history=histories.get(args.final))
+                 labels=labels_of[args.final], dec_history=histories.get(args.final),
+                 seconds_by_step=spent)
     return results, state
 
 

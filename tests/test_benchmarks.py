@@ -95,3 +95,48 @@ def test_bench_augment_quick(capsys):
         assert warp_ms > 0 and step_ms > 0
         assert ratio == pytest.approx(added_ms / step_ms, rel=0.05, abs=2e-3)
     assert "ours/torch" in out and ("PyTorch is not installed" in out or "torch ms" in out)
+
+
+def _peers_or_skip():
+    """The stack's side of bench_recipe needs PyTorch and umap-learn: CI installs them (and sets
+    SCRATCHNET_REQUIRE_PEERS=1, so this fails there instead of skipping)."""
+    import importlib.util
+    import os
+    missing = [m for m in ("torch", "umap") if importlib.util.find_spec(m) is None]
+    if missing:
+        message = f"{', '.join(missing)} not installed: pip install torch umap-learn"
+        if os.environ.get("SCRATCHNET_REQUIRE_PEERS") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_bench_recipe_quick_with_the_stack(mnist_test_5k_dir, tmp_path, capsys):
+    """``bench_recipe.py --quick``: every step timed on both sides, both sides' ACC, and the
+    closing total line."""
+    import json
+    _peers_or_skip()
+    bench = _load("bench_recipe")
+    assert bench.main(["--quick", "--datasets", "mnist-test-5k", "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    last = printed.strip().splitlines()[-1]
+    assert last.startswith("total: ") and "x the stack's time (ours " in last, last
+    run = json.loads((tmp_path / "recipe.json").read_text())["mnist-test-5k"][0]
+    for side in ("ours", "stack"):
+        assert set(run[side]["seconds"]) == set(bench.STEPS), side
+        assert all(s >= 0 for s in run[side]["seconds"].values())
+        assert set(run[side]["acc"]) == set(bench.SCORED)
+        assert all(0.1 <= a <= 1.0 for a in run[side]["acc"].values()), run[side]["acc"]
+
+
+@pytest.mark.realdata
+def test_bench_recipe_quick_without_the_stack(mnist_test_5k_dir, tmp_path, capsys, monkeypatch):
+    """Without PyTorch the stack's side is skipped with a pip hint; ours is still timed."""
+    import sys
+    monkeypatch.setitem(sys.modules, "torch", None)      # import torch now raises ImportError
+    bench = _load("bench_recipe")
+    assert bench.main(["--quick", "--datasets", "mnist-test-5k", "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "pip install torch umap-learn scikit-learn" in printed
+    assert printed.strip().splitlines()[-1].startswith("total: ours ")
