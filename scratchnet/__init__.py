@@ -14,4 +14,9 @@ from . import _vector_width
 # width (see scratchnet/_vector_width.py for why, and SCRATCHNET_VECTOR_WIDTH to choose).
 _vector_width.configure()
 
+# Say so (one line on stderr) when a run really compiles kernels, and only then.
+from . import _compile_notice  # noqa: E402
+
+_compile_notice.install()
+
 __version__ = "0.1.0"

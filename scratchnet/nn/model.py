@@ -20,8 +20,6 @@ Example
 (3, (64, 3))
 """
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -34,24 +32,6 @@ from .callbacks import Callback, History
 from .saving import save_model
 
 __all__ = ["Sequential", "TrainingDivergedError"]
-
-
-_FIRST_RUN_NOTED = False
-
-
-def _note_first_run():
-    """Say once, before the first progress bar, when this machine has not compiled the kernels
-    yet: Numba compiles them on first use (about 15 s, during which the first bar stands still
-    and then shows a wild time estimate) and caches them beside the sources (``.nbi`` index
-    files in ``__pycache__``) for every later run."""
-    global _FIRST_RUN_NOTED
-    if _FIRST_RUN_NOTED:
-        return
-    _FIRST_RUN_NOTED = True
-    if not any((Path(__file__).parent / "functional" / "__pycache__").glob("*.nbi")):
-        print("scratchnet: first run on this machine: Numba compiles the kernels now (about "
-              "15 s before the first batch moves; its time estimate is off until then); later "
-              "runs load them from the cache", file=sys.stderr)
 
 
 class Sequential:
@@ -282,8 +262,6 @@ class Sequential:
                 cb.model, cb.optimizer, cb.history, cb.seed = self, optimizer, history, seed
 
         n = len(X)
-        if verbose:
-            _note_first_run()
         for epoch in range(initial_epoch, epochs):
             # with ``steps`` the last epoch may stop before its end
             batches = n_batches if steps is None else min(n_batches, steps - epoch * n_batches)

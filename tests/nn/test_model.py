@@ -274,26 +274,27 @@ def test_fit_rejects_bad_steps(kwargs, message):
     assert opt.t == 0
 
 
-def test_the_first_run_says_that_it_compiles(tmp_path, monkeypatch, capsys):
-    """A machine's first run stands still for ~15 s while Numba compiles: say so, once."""
-    import scratchnet.nn.model as model_module
-    from scratchnet.nn import SGD, Dense, Sequential
-    fake = tmp_path / "nn"
-    (fake / "functional" / "__pycache__").mkdir(parents=True)
-    monkeypatch.setattr(model_module, "__file__", str(fake / "model.py"))
-    monkeypatch.setattr(model_module, "_FIRST_RUN_NOTED", False)
-    X = np.random.default_rng(0).random((8, 3)).astype(np.float32)
-    net = Sequential([Dense(3, 3, random_state=0)])
-    def fit():
-        net.fit(X, X, loss="mse", optimizer=SGD(net.parameters(), lr=0.01), epochs=1,
-                batch_size=4, verbose=True)
-    fit()
-    fit()
-    assert capsys.readouterr().err.count("Numba compiles the kernels") == 1
-    monkeypatch.setattr(model_module, "_FIRST_RUN_NOTED", False)
-    (fake / "functional" / "__pycache__" / "kernel.nbi").write_bytes(b"")
-    fit()
-    assert "Numba compiles" not in capsys.readouterr().err  # the cache is there: no note
+def test_a_run_that_compiles_says_so_once_and_a_cached_run_says_nothing(tmp_path):
+    """A first run stands still while Numba compiles: one line says so, only when a kernel of
+    scratchnet's really compiles (a cache miss), and never when they come from the cache."""
+    import os
+    import subprocess
+    import sys
+    code = ("import numpy as np\n"
+            "from scratchnet.nn import SGD, Dense, ReLU, Sequential\n"
+            "X = np.random.default_rng(0).random((8, 3)).astype(np.float32)\n"
+            "net = Sequential([Dense(3, 3, random_state=0), ReLU()])\n"
+            "net.fit(X, X, loss='mse', optimizer=SGD(net.parameters(), lr=0.01), epochs=2,\n"
+            "        batch_size=4, verbose=False)\n")
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+    def run():
+        done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        return done.stderr
+    first, second = run(), run()
+    assert first.count("compiling its Numba kernels") == 1, first
+    assert "compiling" not in second, second     # everything came from the cache
 
 
 def test_the_plain_step_runs_small_batches_and_equals_the_parallel_one(monkeypatch):

@@ -96,6 +96,29 @@ def test_kernels_match_numpy_references(which, dtype):
     np.testing.assert_allclose(b, a, rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("which", ["momentum", "adam", "adadelta"])
+def test_running_averages_that_decay_below_normal_numbers_become_zero(which):
+    """A weight whose gradient stays 0 sees its momentum/moments decay geometrically; once
+    they fall under float32's smallest normal number they are set to 0 (kernel and reference
+    alike), never left among the subnormal numbers that slow the CPU down ~100x."""
+    tiny = np.finfo(np.float32).tiny
+    start = np.array([0.0, 1.1 * tiny, 1e-30, 1e-3], np.float32)
+    for impl in ("reference", "kernel"):
+        p, g = np.ones(4, np.float32), np.zeros(4, np.float32)
+        s = [start.copy(), start.copy()]
+        for t in range(1, 2000):
+            if which == "momentum":
+                getattr(optim, f"_sgd_{impl}")(p, g, s[0], 0.1, 0.9, False)
+            elif which == "adam":
+                args = (t, 1e-3) if impl == "reference" else (1e-3,)
+                getattr(optim, f"_adam_{impl}")(p, g, *s, *args, 0.9, 0.999, 1e-7)
+            else:
+                getattr(optim, f"_adadelta_{impl}")(p, g, *s, 1.0, 0.95, 1e-7)
+            for a in s:
+                assert not ((a != 0) & (np.abs(a) < tiny)).any(), (impl, t, a)
+        assert s[0][1] == 0 and s[0][2] == 0, (impl, s[0])     # decayed, then flushed
+
+
 @pytest.mark.parametrize("make", [lambda ps: SGD(ps, lr=0.1),
                                   lambda ps: SGD(ps, lr=0.1, momentum=0.5),
                                   lambda ps: SGD(ps, lr=0.1, momentum=0.5, nesterov=True),
