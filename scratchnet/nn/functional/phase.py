@@ -33,10 +33,18 @@ three steps, the same in both versions below:
    ``dP``, or the dot products of the weight gradient;
 3. lay the result back out: off the grid into ``y``, or the phases back into ``dx``.
 
-Reading order: :func:`conv2d_phase_reference` (plain NumPy), then its Numba twin
-:func:`_conv2d_phase_kernel` right below it, same arguments and IN/OUT contract; then the other
-four maps, each the same way; last, the public functions the Numba backend calls
-(:func:`conv2d_phase`...), which allocate the outputs and the work buffers.
+Reading order: :func:`conv2d_phase_reference` (plain NumPy), then its fast twin
+:func:`_conv2d_phase` right below it, same arguments and IN/OUT contract, calling the Numba
+kernels of the three steps; then the other four maps, each the same way; last, the public
+functions the Numba backend calls (:func:`conv2d_phase`...), which allocate the outputs and the
+work buffers.
+
+The five fast maps are plain Python calling three to five Numba kernels each, not kernels
+themselves: a Numba function that calls others compiles their code again inside its own, so
+five compiled maps cost 13.6 s of compiling on a machine's first run, the kernels alone 6.2 s
+(2026-12-07, Intel Xeon, an empty ``NUMBA_CACHE_DIR``, ``examples/cifar_ae_kmeans.py
+--quick``), and the few extra Python calls cost nothing measurable in a training step
+(``benchmarks/bench_nn.py``).
 
 The kernels take their work buffers from the caller (``P``, ``G``, ``A``; see
 ``buffer_shapes``), so that a layer can reuse them from one batch to the next: fresh multi-MB
@@ -45,7 +53,6 @@ temporaries cost page faults on every call. All kernels are single-threaded and 
 (see :mod:`scratchnet.nn._parallel`).
 """
 import numpy as np
-from numba import njit
 
 from .im2col import output_hw
 from .phase_layout import (_from_grid_kernel, _phase_split_kernel, _to_grid_kernel,
@@ -69,9 +76,8 @@ def conv2d_phase_reference(x, w, b, s, pt, pl, y, P, A):
     from_grid_reference(A, Hq, Wq, y)
 
 
-@njit(cache=True, nogil=True)
-def _conv2d_phase_kernel(x, w, b, s, pt, pl, y, P, A):
-    """Numba twin of :func:`conv2d_phase_reference`."""
+def _conv2d_phase(x, w, b, s, pt, pl, y, P, A):
+    """Fast twin of :func:`conv2d_phase_reference`."""
     N, F, Ho, Wo = y.shape
     Hq, Wq, L = phase_grid(N, Ho, Wo, w.shape[2], w.shape[3], s)
     _phase_split_kernel(x, s, pt, pl, Hq, Wq, P)
@@ -92,9 +98,8 @@ def conv2d_grad_input_phase_reference(g, w, bias, s, pt, pl, dx, P, G):
     unphase_reference(P, s, pt, pl, Hq, Wq, bias, dx)
 
 
-@njit(cache=True, nogil=True)
-def _conv2d_grad_input_phase_kernel(g, w, bias, s, pt, pl, dx, P, G):
-    """Numba twin of :func:`conv2d_grad_input_phase_reference`."""
+def _conv2d_grad_input_phase(g, w, bias, s, pt, pl, dx, P, G):
+    """Fast twin of :func:`conv2d_grad_input_phase_reference`."""
     N, F, Ho, Wo = g.shape
     Hq, Wq, L = phase_grid(N, Ho, Wo, w.shape[2], w.shape[3], s)
     _to_grid_kernel(g, Hq, Wq, G)
@@ -114,9 +119,8 @@ def conv2d_grad_weight_phase_reference(x, g, s, pt, pl, dw, P, G):
     taps_backward_weight_reference(P, G, s, Wq, L, dw)
 
 
-@njit(cache=True, nogil=True)
-def _conv2d_grad_weight_phase_kernel(x, g, s, pt, pl, dw, P, G):
-    """Numba twin of :func:`conv2d_grad_weight_phase_reference`."""
+def _conv2d_grad_weight_phase(x, g, s, pt, pl, dw, P, G):
+    """Fast twin of :func:`conv2d_grad_weight_phase_reference`."""
     N, F, Ho, Wo = g.shape
     Hq, Wq, L = phase_grid(N, Ho, Wo, dw.shape[2], dw.shape[3], s)
     _phase_split_kernel(x, s, pt, pl, Hq, Wq, P)
@@ -138,9 +142,8 @@ def conv2d_backward_phase_reference(x, g, w, s, pt, pl, dx, dw, P, G):
     unphase_reference(P, s, pt, pl, Hq, Wq, np.zeros(x.shape[1], dtype=dx.dtype), dx)
 
 
-@njit(cache=True, nogil=True)
-def _conv2d_backward_phase_kernel(x, g, w, s, pt, pl, dx, dw, P, G):
-    """Numba twin of :func:`conv2d_backward_phase_reference`."""
+def _conv2d_backward_phase(x, g, w, s, pt, pl, dx, dw, P, G):
+    """Fast twin of :func:`conv2d_backward_phase_reference`."""
     N, F, Ho, Wo = g.shape
     Hq, Wq, L = phase_grid(N, Ho, Wo, w.shape[2], w.shape[3], s)
     _phase_split_kernel(x, s, pt, pl, Hq, Wq, P)
@@ -166,9 +169,8 @@ def conv2d_forward_grad_weight_phase_reference(x, g, w, s, pt, pl, y, dw, P, A):
     taps_backward_weight_reference(P, A, s, Wq, L, dw)
 
 
-@njit(cache=True, nogil=True)
-def _conv2d_forward_grad_weight_phase_kernel(x, g, w, s, pt, pl, y, dw, P, A):
-    """Numba twin of :func:`conv2d_forward_grad_weight_phase_reference`."""
+def _conv2d_forward_grad_weight_phase(x, g, w, s, pt, pl, y, dw, P, A):
+    """Fast twin of :func:`conv2d_forward_grad_weight_phase_reference`."""
     N, F, Ho, Wo = y.shape
     Hq, Wq, L = phase_grid(N, Ho, Wo, w.shape[2], w.shape[3], s)
     _phase_split_kernel(x, s, pt, pl, Hq, Wq, P)
@@ -212,7 +214,7 @@ def conv2d_phase(x, w, b, stride, pads, work=None):
     if b is None:
         b = np.zeros(F, dtype=x.dtype)
     P, A = work_buffers(work, x.shape[0], x.shape[1], F, Ho, Wo, kh, kw, stride, x.dtype)
-    _conv2d_phase_kernel(_c(x), _c(w), _c(b), stride, pads[0], pads[2], y, P, A)
+    _conv2d_phase(_c(x), _c(w), _c(b), stride, pads[0], pads[2], y, P, A)
     return y
 
 
@@ -226,7 +228,7 @@ def conv2d_grad_input_phase(g, w, x_shape, stride, pads, work=None, bias=None):
     if bias is None:
         bias = np.zeros(C, dtype=g.dtype)
     P, G = work_buffers(work, g.shape[0], C, F, g.shape[2], g.shape[3], kh, kw, stride, g.dtype)
-    _conv2d_grad_input_phase_kernel(_c(g), _c(w), _c(bias), stride, pads[0], pads[2], dx, P, G)
+    _conv2d_grad_input_phase(_c(g), _c(w), _c(bias), stride, pads[0], pads[2], dx, P, G)
     return dx
 
 
@@ -235,7 +237,7 @@ def conv2d_grad_weight_phase(x, g, w_shape, stride, pads, work=None):
     dw = np.zeros(w_shape, dtype=x.dtype)
     F, C, kh, kw = w_shape
     P, G = work_buffers(work, x.shape[0], C, F, g.shape[2], g.shape[3], kh, kw, stride, x.dtype)
-    _conv2d_grad_weight_phase_kernel(_c(x), _c(g), stride, pads[0], pads[2], dw, P, G)
+    _conv2d_grad_weight_phase(_c(x), _c(g), stride, pads[0], pads[2], dw, P, G)
     return dw
 
 
@@ -245,7 +247,7 @@ def conv2d_backward_phase(x, g, w, stride, pads, work=None):
     dx = np.empty(x.shape, dtype=x.dtype)
     dw = np.zeros(w.shape, dtype=x.dtype)
     P, G = work_buffers(work, x.shape[0], C, F, g.shape[2], g.shape[3], kh, kw, stride, x.dtype)
-    _conv2d_backward_phase_kernel(_c(x), _c(g), _c(w), stride, pads[0], pads[2], dx, dw, P, G)
+    _conv2d_backward_phase(_c(x), _c(g), _c(w), stride, pads[0], pads[2], dx, dw, P, G)
     return dx, dw
 
 
@@ -255,6 +257,6 @@ def conv2d_forward_grad_weight_phase(x, g, w, stride, pads, work=None):
     y = np.empty(g.shape, dtype=x.dtype)
     dw = np.zeros(w.shape, dtype=x.dtype)
     P, A = work_buffers(work, x.shape[0], C, F, g.shape[2], g.shape[3], kh, kw, stride, x.dtype)
-    _conv2d_forward_grad_weight_phase_kernel(_c(x), _c(g), _c(w), stride, pads[0], pads[2], y,
+    _conv2d_forward_grad_weight_phase(_c(x), _c(g), _c(w), stride, pads[0], pads[2], y,
                                              dw, P, A)
     return y, dw
