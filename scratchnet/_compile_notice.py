@@ -15,7 +15,7 @@ from numba.core import event
 _SAID = False
 MESSAGE = ("scratchnet: compiling its Numba kernels for this machine (once: about {} in all "
            "on a first run; later runs load them from the cache)")
-ESTIMATE = "10-25 s"
+ESTIMATE = "10-20 s"
 
 
 class _Notice(event.Listener):
