@@ -140,3 +140,17 @@ def test_bench_recipe_quick_without_the_stack(mnist_test_5k_dir, tmp_path, capsy
     printed = capsys.readouterr().out
     assert "pip install torch umap-learn scikit-learn" in printed
     assert printed.strip().splitlines()[-1].startswith("total: ours ")
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_bench_umap_quick(mnist_test_5k_dir, capsys):
+    """``bench_umap.py`` on 300 images: scratchnet's row always, umap-learn's and the time
+    ratio when it is installed."""
+    import importlib.util
+    assert _load("bench_umap").main(["--limit", "300", "--repeats", "1",
+                                     "--data-dir", str(mnist_test_5k_dir)]) == 0
+    printed = capsys.readouterr().out
+    assert "300 images" in printed and "\nscratchnet " in printed
+    if importlib.util.find_spec("umap") is not None:
+        assert "time ratio scratchnet / umap-learn" in printed
