@@ -78,6 +78,7 @@ import _machine  # noqa: E402  (benchmarks/_machine.py)
 import quality  # noqa: E402  (the datasets and the example's loader)
 
 from scratchnet._io import atomic_write  # noqa: E402
+from scratchnet.experiment import timer  # noqa: E402
 from scratchnet.metrics import clustering_accuracy  # noqa: E402
 
 STEPS = ("pixels K-means", "pretraining", "encode + K-means", "UMAP",
@@ -106,24 +107,6 @@ def ours(example, images, y, args, seed):
 
 
 # ---- the stack: the same steps with PyTorch, umap-learn and scikit-learn ---------------------
-class _Clock:
-    """Seconds per step: ``with clock("UMAP"): ...`` adds the block's wall time."""
-
-    def __init__(self):
-        self.spent = {}
-
-    def __call__(self, step):
-        clock = self
-
-        class _Block:
-            def __enter__(self):
-                self.start = time.perf_counter()
-
-            def __exit__(self, *exc):
-                clock.spent[step] = clock.spent.get(step, 0.0) + time.perf_counter() - self.start
-        return _Block()
-
-
 def torch_autoencoder(torch, dims, seed):
     """The dense autoencoder ``dims[0]``-...-``dims[-1]``-...-``dims[0]``: ReLU between layers,
     linear code and output; Glorot-uniform weights and zero biases (Keras's and ours)."""
@@ -186,15 +169,16 @@ def stack(example, torch, umap, images, y, args, seed):
     """``(seconds by step, ACC by stage)`` of the recipe built from the peers."""
     from sklearn.cluster import KMeans
     from sklearn.mixture import GaussianMixture
-    clock, acc = _Clock(), {}
+    spent, acc = {}, {}
     k, n, bs = args.clusters, len(images), args.batch_size
     X = images.reshape(n, -1)
 
-    with clock("pixels K-means"):
+    with timer() as t:
         KMeans(k, n_init=args.n_init, random_state=seed).fit(X)
+    spent["pixels K-means"] = t.seconds
 
     encoder, decoder = torch_autoencoder(torch, (X.shape[1],) + tuple(args.dims), seed)
-    with clock("pretraining"):
+    with timer() as t:
         images_t = torch.from_numpy(images)
         params = list(encoder.parameters()) + list(decoder.parameters())
         opt = torch.optim.Adam(params, lr=args.ae_lr, eps=1e-7)
@@ -208,14 +192,16 @@ def stack(example, torch, umap, images, y, args, seed):
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+    spent["pretraining"] = t.seconds
 
-    with clock("encode + K-means"):
+    with timer() as t:
         with torch.no_grad():
             codes = encoder(torch.from_numpy(X)).numpy()
         labels = KMeans(k, n_init=args.n_init, random_state=seed).fit(codes).labels_
+    spent["encode + K-means"] = t.seconds
     acc["AE + K-means"] = clustering_accuracy(y, labels)
 
-    with clock("UMAP"):
+    with timer() as t:
         spread = codes.std(axis=0)
         scaled = (codes - codes.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
         model = umap.UMAP(n_components=k, n_neighbors=args.umap_neighbors, min_dist=0.0,
@@ -229,8 +215,9 @@ def stack(example, torch, umap, images, y, args, seed):
             model.fit(scaled[fitted])
             layout = np.empty((n, k), dtype=model.embedding_.dtype)
             layout[fitted], layout[rest] = model.embedding_, model.transform(scaled[rest])
+    spent["UMAP"] = t.seconds
 
-    with clock("K-means + GMM on the layout"):
+    with timer() as t:
         candidates = {
             "K-means": KMeans(k, n_init=args.n_init, random_state=seed).fit(layout).labels_,
             "GMM": GaussianMixture(k, covariance_type="full", n_init=args.gmm_init,
@@ -239,12 +226,14 @@ def stack(example, torch, umap, images, y, args, seed):
         graph = argparse.Namespace(rows=coo.row, indices=coo.col, data=coo.data)
         n2d = candidates[example.pick_partition(
             graph, {name: labels[fitted] for name, labels in candidates.items()})]
+    spent["K-means + GMM on the layout"] = t.seconds
     acc["N2D"] = clustering_accuracy(y, n2d)
 
-    with clock("DEC-DA from N2D"):
+    with timer() as t:
         labels = torch_dec(torch, encoder, codes, n2d, images, args, seed)
+    spent["DEC-DA from N2D"] = t.seconds
     acc["DEC-DA from N2D"] = clustering_accuracy(y, labels)
-    return clock.spent, acc
+    return spent, acc
 
 
 def torch_dec(torch, encoder, codes, start, images, args, seed, alpha=1.0):

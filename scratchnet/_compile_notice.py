@@ -35,8 +35,9 @@ class _Notice(event.Listener):
         pass
 
 
+_LISTENER = _Notice()
+
+
 def install():
-    """Listen to Numba's compile events (once per process; :mod:`scratchnet` calls this)."""
-    if not getattr(install, "done", False):
-        event.register("numba:compile", _Notice())
-        install.done = True
+    """Listen to Numba's compile events (:mod:`scratchnet` calls this once, at import)."""
+    event.register("numba:compile", _LISTENER)
