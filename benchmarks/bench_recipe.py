@@ -34,7 +34,8 @@ Both sides run in this one process, one after the other for each seed (ours firs
 seeds, the stack first on odd ones), with the same threads: PyTorch's ``set_num_threads``,
 OpenBLAS/OpenMP through threadpoolctl, and Numba's, all set to ``--threads``. umap-learn runs
 on one thread whenever it is given a ``random_state`` (its own rule, so that a seed gives one
-answer), as ours does for its layout. Each side's ACC on the true classes is printed beside
+answer); ours keeps that promise on every thread (blocks of points that never read what another
+block writes, see ``scratchnet/manifold/_layout.py``). Each side's ACC on the true classes is printed beside
 its time: a faster side that clusters worse has not won. With several seeds, each figure is
 the median over the seeds.
 

@@ -33,12 +33,28 @@ The code adds these steps (times the learning rate) to :math:`y_i`.
 Each gradient coordinate is clipped to ±4 and the learning rate falls linearly to 0.
 
 Which edges and which negative points an epoch uses is decided in NumPy with a seeded
-``Generator`` (:func:`epoch_samples`); the moving of points, which must run edge after edge, is
-:func:`layout_epoch_reference` (plain Python) and its Numba twin ``_layout_epoch_kernel``. So
-the randomness lives in one place and the same seed gives the same embedding.
+``Generator`` (:class:`EpochSchedule`), so the randomness lives in one place.
+
+umap-learn moves the points edge after edge, each move seeing all the moves before it; run on
+several threads that way, the threads race and a seed no longer gives one answer (umap-learn
+falls back to one thread when given a seed). Here the points are cut into ``N_CHUNKS`` blocks
+(:func:`chunk_bounds`) and each epoch into ``ROUNDS`` rounds. In a round every block takes its
+next share of edges in order and moves its own points exactly as umap-learn would, but sees the
+other blocks' points as they were when the round began, and a pull on another block's point
+waits until the round is over. The blocks never read what another block writes, so they run
+side by side (``prange``) and the embedding is the same on 1 or 32 threads. The blocks and
+rounds are fixed numbers, not the thread count. What this costs the layout's quality was
+measured on 5,000 MNIST digits against the edge-after-edge order: trustworthiness 0.9786-0.9790
+against 0.9784-0.9793, K-means ACC on the embedding 0.755 against 0.756-0.759 (3 seeds each;
+one round per epoch instead of eight lost 0.01 of ACC).
+
+:func:`layout_epoch_reference` (plain Python, one block after another) and its Numba twin
+``_layout_epoch_kernel`` (blocks in parallel) compute the same numbers.
 """
 import numpy as np
-from numba import njit
+from numba import njit, parallel_chunksize, prange
+
+_KERNEL_PARTS = {"_move_block": "layout_epoch_reference"}
 
 CLIP = 4.0
 EPS = 0.001
@@ -114,42 +130,83 @@ class EpochSchedule:
         return edges, n_neg, negatives
 
 
+N_CHUNKS = 32   # blocks of points moved side by side: fixed, so the thread count never matters
+ROUNDS = 8      # how often per epoch the blocks see each other's moves
+
+
+def chunk_bounds(heads, n_points, n_chunks=N_CHUNKS):
+    """Block boundaries ``point_lo`` (n_chunks + 1,): block c owns points ``point_lo[c]`` to
+    ``point_lo[c + 1] - 1``, chosen so that the blocks hold about as many edges each."""
+    n_chunks = max(1, min(n_chunks, n_points))
+    degree = np.bincount(heads, minlength=n_points)
+    middle = np.cumsum(degree) - degree / 2        # where each point's edges sit, in the middle
+    inner = np.searchsorted(middle, degree.sum() * np.arange(1, n_chunks) / n_chunks)
+    return np.concatenate([[0], inner, [n_points]]).astype(np.int64)
+
+
 def layout_epoch_reference(head_emb, tail_emb, heads, tails, edges, n_neg, negatives, a, b,
-                           alpha, move_tail):
-    """One epoch of UMAP's SGD, edge by edge (plain Python; IN/OUT: head_emb, tail_emb).
+                           alpha, move_tail, point_lo, rounds=ROUNDS):
+    """One epoch of UMAP's SGD, block by block (plain Python; IN/OUT: head_emb, tail_emb).
 
     ``head_emb`` and ``tail_emb`` are the same array in ``fit``; in ``transform`` the tails are
-    the fixed training embedding and only heads move (``move_tail=False``).
+    the fixed training embedding and only heads move (``move_tail=False``). ``heads[edges]``
+    must be sorted, so that each block's edges are a contiguous run.
+
+    Each block of points (``point_lo``) takes its edges in order, as umap-learn takes all of
+    them, but sees the *other* blocks' points as they were at the start of the round: the
+    blocks never read what another is writing, so they can run on any number of threads and
+    give the same numbers. A pull on a point of another block is kept aside and added after
+    the round, block by block, edge by edge.
     """
-    k = 0
-    for e, count in zip(edges, n_neg):
-        i, j = heads[e], tails[e]
-        diff = head_emb[i] - tail_emb[j]
-        d2 = diff @ diff
-        coeff = -2 * a * b * d2 ** (b - 1) / (a * d2 ** b + 1) if d2 > 0 else 0.0
-        grad = np.clip(coeff * diff, -CLIP, CLIP)
-        head_emb[i] += alpha * grad
-        if move_tail:
-            tail_emb[j] -= alpha * grad
-        for _ in range(count):
-            m = negatives[k]
-            k += 1
-            diff = head_emb[i] - tail_emb[m]
-            d2 = diff @ diff
-            if d2 > 0:
-                coeff = 2 * b / ((EPS + d2) * (a * d2 ** b + 1))
+    first_negative = np.cumsum(n_neg) - n_neg
+    block_edges = np.searchsorted(heads[edges], point_lo)
+    outbox = np.zeros((len(edges), head_emb.shape[1]), head_emb.dtype)
+    for r in range(rounds):
+        seen = tail_emb.copy()                  # the other blocks, as this round found them
+        spans = []
+        for c in range(len(point_lo) - 1):
+            lo, hi = point_lo[c], point_lo[c + 1]
+            e0, e1 = block_edges[c], block_edges[c + 1]
+            t0, t1 = e0 + (e1 - e0) * r // rounds, e0 + (e1 - e0) * (r + 1) // rounds
+            spans.append((lo, hi, t0, t1))
+
+            def row(p):   # a point of this block as it is now, any other as the round began
+                return tail_emb[p] if move_tail and lo <= p < hi else seen[p]
+
+            for t in range(t0, t1):
+                i, j = heads[edges[t]], tails[edges[t]]
+                diff = head_emb[i] - row(j)
+                d2 = diff @ diff
+                coeff = -2 * a * b * d2 ** (b - 1) / (a * d2 ** b + 1) if d2 > 0 else 0.0
                 grad = np.clip(coeff * diff, -CLIP, CLIP)
-            elif i == m and move_tail:
-                continue
-            else:
-                grad = np.full_like(diff, CLIP)   # on top of each other: a fixed push
-            head_emb[i] += alpha * grad
+                head_emb[i] += alpha * grad
+                if move_tail and lo <= j < hi:
+                    tail_emb[j] -= alpha * grad
+                elif move_tail:
+                    outbox[t] = -alpha * grad   # j belongs to another block: after the round
+                for m in negatives[first_negative[t]: first_negative[t] + n_neg[t]]:
+                    diff = head_emb[i] - row(m)
+                    d2 = diff @ diff
+                    if d2 > 0:
+                        coeff = 2 * b / ((EPS + d2) * (a * d2 ** b + 1))
+                        grad = np.clip(coeff * diff, -CLIP, CLIP)
+                    elif i == m and move_tail:
+                        continue
+                    else:
+                        grad = np.full_like(diff, CLIP)   # on top of each other: a fixed push
+                    head_emb[i] += alpha * grad
+        if move_tail:
+            for lo, hi, t0, t1 in spans:
+                for t in range(t0, t1):
+                    j = tails[edges[t]]
+                    if not lo <= j < hi:
+                        tail_emb[j] += outbox[t]
 
 
 @njit(cache=True, fastmath={"contract"})
-def _layout_epoch_kernel(head_emb, tail_emb, heads, tails, edges, n_neg, negatives, a, b,
-                         alpha, move_tail):
-    """Numba twin of :func:`layout_epoch_reference`: the same maths with explicit loops.
+def _move_block(head_emb, tail_emb, seen, heads, tails, edges, n_neg, negatives,
+                first_negative, a, b, alpha, move_tail, lo, hi, t0, t1, outbox):
+    """Edges ``t0:t1`` of the block owning points ``lo:hi`` (the loop body of the reference).
 
     The constants are float32 so that a float32 embedding is moved in float32 arithmetic
     (``powf`` instead of ``pow``: the layout ran 1.3x faster); a float64 one stays float64.
@@ -157,40 +214,80 @@ def _layout_epoch_kernel(head_emb, tail_emb, heads, tails, edges, n_neg, negativ
     dim = head_emb.shape[1]
     one, two, clip, eps = np.float32(1.0), np.float32(2.0), np.float32(CLIP), np.float32(EPS)
     a, b, alpha = head_emb.dtype.type(a), head_emb.dtype.type(b), head_emb.dtype.type(alpha)
-    k = 0
-    for t in range(edges.shape[0]):
+    for t in range(t0, t1):
         e = edges[t]
         i, j = heads[e], tails[e]
+        mine = move_tail and lo <= j < hi
+        src = tail_emb if mine else seen
         d2 = head_emb[i, 0] - head_emb[i, 0]   # a zero of the embedding's dtype
         for f in range(dim):
-            diff = head_emb[i, f] - tail_emb[j, f]
+            diff = head_emb[i, f] - src[j, f]
             d2 += diff * diff
         coeff = d2 - d2
         if d2 > 0:
             d2b = d2 ** b                       # one pow: d^{2(b-1)} = d^{2b} / d^2
             coeff = -two * a * b * (d2b / d2) / (a * d2b + one)
         for f in range(dim):
-            g = min(max(coeff * (head_emb[i, f] - tail_emb[j, f]), -clip), clip)
+            g = min(max(coeff * (head_emb[i, f] - src[j, f]), -clip), clip)
             head_emb[i, f] += alpha * g
-            if move_tail:
+            if mine:
                 tail_emb[j, f] -= alpha * g
+            elif move_tail:
+                outbox[t, f] = -alpha * g
+        k = first_negative[t]
         for _ in range(n_neg[t]):
             m = negatives[k]
             k += 1
+            src = tail_emb if move_tail and lo <= m < hi else seen
             d2 = head_emb[i, 0] - head_emb[i, 0]
             for f in range(dim):
-                diff = head_emb[i, f] - tail_emb[m, f]
+                diff = head_emb[i, f] - src[m, f]
                 d2 += diff * diff
             if d2 > 0:
                 coeff = two * b / ((eps + d2) * (a * d2 ** b + one))
                 for f in range(dim):
-                    g = min(max(coeff * (head_emb[i, f] - tail_emb[m, f]), -clip), clip)
+                    g = min(max(coeff * (head_emb[i, f] - src[m, f]), -clip), clip)
                     head_emb[i, f] += alpha * g
             elif i == m and move_tail:
                 continue
             else:
                 for f in range(dim):
                     head_emb[i, f] += alpha * clip
+
+
+@njit(cache=True, parallel=True)
+def _layout_epoch_kernel(head_emb, tail_emb, heads, tails, edges, n_neg, negatives, a, b,
+                         alpha, move_tail, point_lo, rounds=ROUNDS):
+    """Numba twin of :func:`layout_epoch_reference`: the blocks of a round run in parallel
+    (``prange``), the kept-aside pulls are added serially in the reference's order."""
+    n_blocks = point_lo.shape[0] - 1
+    n_edges = edges.shape[0]
+    first_negative = np.empty(n_edges, np.int64)
+    total = 0
+    for t in range(n_edges):
+        first_negative[t] = total
+        total += n_neg[t]
+    block_edges = np.searchsorted(heads[edges], point_lo)
+    outbox = np.empty((n_edges, head_emb.shape[1]), head_emb.dtype)   # read only where written
+    seen = tail_emb if not move_tail else np.empty_like(tail_emb)
+    for r in range(rounds):
+        if move_tail:
+            seen[:] = tail_emb
+        for c in prange(n_blocks):
+            e0, e1 = block_edges[c], block_edges[c + 1]
+            _move_block(head_emb, tail_emb, seen, heads, tails, edges, n_neg, negatives,
+                        first_negative, a, b, alpha, move_tail, point_lo[c], point_lo[c + 1],
+                        e0 + (e1 - e0) * r // rounds, e0 + (e1 - e0) * (r + 1) // rounds,
+                        outbox)
+        if move_tail:
+            for c in range(n_blocks):
+                lo, hi = point_lo[c], point_lo[c + 1]
+                e0, e1 = block_edges[c], block_edges[c + 1]
+                for t in range(e0 + (e1 - e0) * r // rounds, e0 + (e1 - e0) * (r + 1) // rounds):
+                    j = tails[edges[t]]
+                    if not lo <= j < hi:
+                        for f in range(head_emb.shape[1]):
+                            tail_emb[j, f] += outbox[t, f]
 
 
 def optimize_layout(head_emb, tail_emb, heads, tails, weights, n_epochs, a, b, rng,
@@ -203,12 +300,16 @@ def optimize_layout(head_emb, tail_emb, heads, tails, weights, n_epochs, a, b, r
     every epoch (a tqdm bar's ``update``, say).
     """
     kernel = _layout_epoch_kernel if kernel is None else kernel
+    order = np.argsort(heads, kind="stable")   # each block's edges in one run (CSR: no-op)
+    heads, tails, weights = heads[order], tails[order], weights[order]
+    point_lo = chunk_bounds(heads, head_emb.shape[0])
     schedule = EpochSchedule(weights, negative_sample_rate, rng)
     for epoch in range(n_epochs):
         alpha = learning_rate * (1.0 - epoch / n_epochs)
         edges, n_neg, negatives = schedule.epoch_samples(epoch, tail_emb.shape[0])
-        kernel(head_emb, tail_emb, heads, tails, edges, n_neg, negatives, a, b, alpha,
-               move_tail)
+        with parallel_chunksize(1):   # blocks handed out one at a time, to whichever is free
+            kernel(head_emb, tail_emb, heads, tails, edges, n_neg, negatives, a, b, alpha,
+                   move_tail, point_lo)
         if progress is not None:
             progress(epoch)
     return head_emb

@@ -18,8 +18,9 @@ N2D (McConville et al., ICPR 2020) runs it on an autoencoder's codes, with ``min
 pack tightly, so a Gaussian mixture or K-means separates them far better than in the codes.
 
 Differences from umap-learn, on purpose: the neighbours are exact (umap-learn's NN-descent is
-approximate); only the Euclidean metric; the layout runs on one thread, so a seed always gives
-the same embedding (umap-learn is single-threaded too once ``random_state`` is set); new points
+approximate); only the Euclidean metric; the layout runs on every core and a seed still gives
+one embedding, whatever the thread count (umap-learn runs on one thread once ``random_state``
+is set; ``_layout.py`` explains how the blocks of points avoid each other); new points
 in :meth:`UMAP.transform` get the same local connectivity as training points.
 """
 import numpy as np

@@ -15,7 +15,7 @@ from scratchnet.exceptions import NotFittedError
 from scratchnet.manifold import (UMAP, CSRGraph, exact_knn, find_ab_params, fuzzy_union,
                                  knn_reference, membership_strengths, smooth_knn_dist,
                                  spectral_layout)
-from scratchnet.manifold._layout import (EpochSchedule, _layout_epoch_kernel,
+from scratchnet.manifold._layout import (EpochSchedule, _layout_epoch_kernel, chunk_bounds,
                                         layout_epoch_reference, optimize_layout)
 
 
@@ -142,9 +142,10 @@ def test_layout_kernel_equals_its_reference(move_tail):
     difference grows tenfold per epoch), so each epoch is compared on its own."""
     rng = np.random.default_rng(0)
     n, dim = 40, 3
-    heads = rng.integers(0, n, 200)
+    heads = np.sort(rng.integers(0, n, 200))
     tails = rng.integers(0, n, 200)
     weights = rng.uniform(0.05, 1.0, 200)
+    point_lo = chunk_bounds(heads, n, n_chunks=4)
     start = rng.uniform(0, 10, (n, dim))
     fixed_tail = start + 0.5
     schedule = EpochSchedule(weights, 5, np.random.default_rng(3))
@@ -156,7 +157,7 @@ def test_layout_kernel_equals_its_reference(move_tail):
             head = state.copy()
             tail = head if move_tail else fixed_tail.copy()
             kernel(head, tail, heads, tails, edges, n_neg, negatives, 1.58, 0.9,
-                   1.0 - epoch / 20, move_tail)
+                   1.0 - epoch / 20, move_tail, point_lo, 3)
             out.append(head)
         np.testing.assert_allclose(out[0], out[1], rtol=1e-8, atol=1e-8)  # float32 constants
         state = out[1]
@@ -254,3 +255,27 @@ def test_trustworthiness_on_real_digits_as_umap_learn(mnist_test_5k_dir):
     # umap-learn 0.5.12, default settings, same 2,000 images: 0.9463 / 0.9452 / 0.9462 for seeds
     # 0-2 (measured with sklearn's trustworthiness, n_neighbors=10); within 0.01 of their mean
     assert trustworthiness(X, Y, n_neighbors=10) >= 0.9459 - 0.01
+
+
+def test_chunk_bounds_cover_every_point_with_balanced_edges():
+    heads = np.repeat(np.arange(100), np.arange(100) % 7 + 1)
+    lo = chunk_bounds(heads, 100, n_chunks=8)
+    assert lo[0] == 0 and lo[-1] == 100 and (np.diff(lo) > 0).all() and len(lo) == 9
+    per_block = np.add.reduceat(np.bincount(heads, minlength=100), lo[:-1])
+    assert per_block.max() <= 1.3 * per_block.mean()
+    assert (chunk_bounds(np.array([0, 0, 1, 2]), 3, n_chunks=8) == [0, 1, 2, 3]).all()
+
+
+def test_layout_gives_one_answer_on_any_number_of_threads():
+    """The blocks read only what no other block writes: 1 thread and 2 give the same bits."""
+    import numba
+    X, _ = blobs(n_per=60, centers=4)
+    before = numba.get_num_threads()
+    try:
+        out = []
+        for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+            numba.set_num_threads(threads)
+            out.append(UMAP(random_state=3, n_epochs=60).fit_transform(X))
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_array_equal(out[0], out[1])
