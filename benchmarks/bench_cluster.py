@@ -9,7 +9,10 @@ iteration (fit time / n_iter_). Silhouette and Dunn run on the 10,000 test image
 true labels. Every timing is the median of several repeats, ours and the reference alternating
 so that load from other processes hits both alike; JIT compilation is done before timing; both
 sides get the same 2 threads (threadpoolctl for scikit-learn and BLAS, Numba's thread count for
-ours). ``--quick`` uses 10,000 images for K-means and 3,000 for the rest (a smoke run).
+ours). ``--quick`` uses 10,000 images for K-means and 3,000 for the rest (a smoke run). The Gaussian
+mixture (full covariances, k = 10) runs on a 10-d float32 projection of the same images (the
+size of the UMAP layout it clusters in the recipe), both sides from the same parameters for the
+same 30 EM iterations (``tol`` is set below what either reaches).
 
 Optional K-means peers, timed in the same rounds from the same start when installed (skipped
 with a line saying how to get them otherwise): scikit-learn-intelex (oneDAL, the fastest CPU
@@ -33,6 +36,7 @@ import argparse
 import os
 import sys
 import time
+import warnings
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -43,7 +47,7 @@ import _machine  # noqa: E402  (benchmarks/_machine.py)
 
 import numba  # noqa: E402
 
-from scratchnet.cluster import KMeans, kmeans_plusplus  # noqa: E402
+from scratchnet.cluster import GaussianMixture, KMeans, kmeans_plusplus  # noqa: E402
 from scratchnet.datasets import load_fashion_mnist  # noqa: E402
 from scratchnet.metrics import (clustering_accuracy, dunn_index,  # noqa: E402
                                 linear_sum_assignment, normalized_mutual_info_score,
@@ -91,8 +95,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--only", nargs="+", choices=["kmeans", "silhouette", "dunn", "lsa"],
-                        default=["kmeans", "silhouette", "dunn", "lsa"])
+    parser.add_argument("--only", nargs="+",
+                        choices=["kmeans", "gmm", "silhouette", "dunn", "lsa"],
+                        default=["kmeans", "gmm", "silhouette", "dunn", "lsa"])
     args = parser.parse_args(argv)
     print(_machine.describe())
     numba.set_num_threads(N_THREADS)
@@ -112,6 +117,8 @@ def main(argv=None):
 
     if "kmeans" in args.only:
         _bench_kmeans(X70, y70, args.repeats, rows)
+    if "gmm" in args.only:
+        _bench_gmm(X70, y70, args.repeats, rows)
     if "silhouette" in args.only:
         _bench_silhouette(X10, y10, args.repeats, rows)
     if "dunn" in args.only:
@@ -195,6 +202,44 @@ def _bench_kmeans(X70, y70, repeats, rows):
           f"(rel. diff {abs(o.inertia_ / r.inertia_ - 1):.1e}); accuracy "
           f"{clustering_accuracy(y70, o.labels_):.4f}, NMI "
           f"{normalized_mutual_info_score(y70, o.labels_):.4f}", flush=True)
+
+
+def _bench_gmm(X70, y70, repeats, rows):
+    """Full-covariance EM on a 10-d float32 projection of the images (the size of the N2D
+    layout a GMM clusters in the recipe), both sides from the same parameters."""
+    from sklearn.mixture import GaussianMixture as SkGaussianMixture
+    centered = X70 - X70.mean(axis=0)
+    basis = np.linalg.eigh(centered[:10_000].T @ centered[:10_000])[1][:, -10:]
+    Z = centered @ basis
+    Z = np.ascontiguousarray(Z / Z.std(), dtype=np.float32)
+    start = GaussianMixture(10, max_iter=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start.fit(Z)
+    given = dict(weights_init=start.weights_, means_init=start.means_,
+                 precisions_init=start.precisions_, tol=1e-9, max_iter=30)
+    GaussianMixture(10, **given).fit(Z[:2000])   # warm-up
+    fits = {}
+
+    def ours():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fits["ours"] = GaussianMixture(10, **given).fit(Z)
+
+    def ref():
+        with threadpool_limits(limits=N_THREADS), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fits["ref"] = SkGaussianMixture(10, **given).fit(Z)
+
+    to, tr, _, _ = _alternate(ours, ref, repeats)
+    o, r = fits["ours"], fits["ref"]
+    lo, lr = o.labels_, r.predict(Z)
+    rows.append((f"GMM full {Z.shape[0]}x10 f32, k=10, fit ({o.n_iter_} vs {r.n_iter_} it.)",
+                 to, tr, None, "scikit-learn"))
+    print(f"gmm: lower bound ours {o.lower_bound_:.6f} / sklearn {r.lower_bound_:.6f}; labels "
+          f"agree on {np.mean(lo == lr):.4f}; accuracy "
+          f"{clustering_accuracy(y70, lo):.4f} / {clustering_accuracy(y70, lr):.4f}",
+          flush=True)
 
 
 def _bench_silhouette(X10, y10, repeats, rows):

@@ -44,12 +44,14 @@ def _log_gaussian(X, means, prec_chol, covariance_type):
     :math:`\Sigma` is ever formed.
     """
     full = covariance_type == "full"
-    maha = np.empty((X.shape[0], means.shape[0]))
+    maha = np.empty((X.shape[0], means.shape[0]), X.dtype)
+    means, U = means.astype(X.dtype), prec_chol.astype(X.dtype)   # the (n, d) work in X's dtype
     for k in range(means.shape[0]):  # one (n, d) temporary at a time, never (n, K, d)
-        y = (X - means[k]) @ prec_chol[k] if full else (X - means[k]) * prec_chol[k]
+        y = (X - means[k]) @ U[k] if full else (X - means[k]) * U[k]
         maha[:, k] = np.einsum("if,if->i", y, y)
     diag = np.diagonal(prec_chol, axis1=1, axis2=2) if full else prec_chol
-    return -0.5 * (X.shape[1] * np.log(2 * np.pi) + maha) + np.log(diag).sum(axis=1)
+    log_det = (np.log(diag).sum(axis=1) - 0.5 * X.shape[1] * np.log(2 * np.pi)).astype(X.dtype)
+    return -0.5 * maha + log_det
 
 
 def _logsumexp_rows(a):
@@ -61,13 +63,16 @@ def _logsumexp_rows(a):
 
 def _m_step(X, resp, reg_covar, covariance_type):
     r"""Counts :math:`N_k`, means and covariances from responsibilities (n_samples, K). Each
-    count gets ``10 eps``, as in scikit-learn, so an empty component's mean is not 0/0."""
-    nk = resp.sum(axis=0) + 10 * np.finfo(np.float64).eps
-    means = resp.T @ X / nk[:, None]
+    count gets ``10 eps``, as in scikit-learn, so an empty component's mean is not 0/0.
+
+    The passes over the samples run in X's dtype (float32 halves the memory they stream); the
+    K small results are returned in float64, where the Cholesky factors are computed."""
+    nk = resp.sum(axis=0, dtype=np.float64) + 10 * np.finfo(np.float64).eps
+    means = (resp.T @ X) / nk[:, None]
     d = X.shape[1]
     cov = np.empty((len(nk), d, d) if covariance_type == "full" else (len(nk), d))
     for k in range(len(nk)):
-        diff = X - means[k]
+        diff = X - means[k].astype(X.dtype)
         if covariance_type == "full":
             cov[k] = (resp[:, k] * diff.T) @ diff / nk[k]
             cov[k].flat[:: d + 1] += reg_covar  # keeps Σ_k positive definite
@@ -137,8 +142,9 @@ class GaussianMixture(BaseEstimator):
     alternates E-step then M-step; ``lower_bound_`` is the mean log-likelihood computed by the
     last E-step, i.e. under the parameters *before* the last M-step; after the loop one more
     E-step gives ``labels_`` so ``fit_predict(X)`` equals ``fit(X).predict(X)``; a later run
-    replaces the best only with a strictly higher lower bound. Two differences: X is always
-    cast to float64 (scikit-learn runs EM in float32 on float32 input) and the random streams
+    replaces the best only with a strictly higher lower bound. float32 input is worked on in
+    float32, as scikit-learn does (the K small parameters and their Cholesky factors are kept
+    in float64 here); other input in float64. One difference: the random streams
     differ (NumPy Generator against RandomState), so random initialisations agree only up to
     the optimum found. The "tied" and "spherical" covariance types are not implemented.
 
@@ -259,12 +265,12 @@ class GaussianMixture(BaseEstimator):
     def _weighted_log_prob(self, X, params):
         """log π_k + log N(x_i | μ_k, Σ_k) -> (n_samples, K)."""
         weights, means, _, prec_chol = params
-        return _log_gaussian(X, means, prec_chol, self.covariance_type) + np.log(weights)
+        return (_log_gaussian(X, means, prec_chol, self.covariance_type)
+                + np.log(weights).astype(X.dtype))
 
     def fit(self, X, y=None):
         """Fit the mixture to X (n_samples, n_features); returns ``self``."""
-        X = self._validate_X(X, "GaussianMixture.fit", reset=True).astype(np.float64,
-                                                                          copy=False)
+        X = self._as_float(self._validate_X(X, "GaussianMixture.fit", reset=True))
         given = self._check_params(X)
         rng, cov_type, best = as_rng(self.random_state), self.covariance_type, None
         for _ in range(self.n_init):
@@ -274,7 +280,7 @@ class GaussianMixture(BaseEstimator):
                 previous = lower_bound
                 log_prob = self._weighted_log_prob(X, params)  # E-step ...
                 log_norm = _logsumexp_rows(log_prob)
-                lower_bound = float(log_norm.mean())
+                lower_bound = float(log_norm.mean(dtype=np.float64))
                 resp = np.exp(log_prob - log_norm[:, None])
                 nk, means, cov = _m_step(X, resp, self.reg_covar, cov_type)  # ... M-step
                 params = (nk / nk.sum(), means, cov, _precision_cholesky(cov, cov_type))
@@ -295,6 +301,12 @@ class GaussianMixture(BaseEstimator):
         self.labels_ = self._weighted_log_prob(X, params).argmax(axis=1)
         return self
 
+    @staticmethod
+    def _as_float(X):
+        """float32 stays float32 (EM's passes over the samples run in it, as scikit-learn's do);
+        anything else becomes float64."""
+        return X if X.dtype == np.float32 else X.astype(np.float64, copy=False)
+
     def fit_predict(self, X, y=None):
         """Fit the mixture to X (n_samples, n_features) and return ``labels_``."""
         return self.fit(X).labels_
@@ -303,7 +315,7 @@ class GaussianMixture(BaseEstimator):
 
     def _log_prob(self, X, who):
         X = self._validate_X(X, f"GaussianMixture.{who}", reset=False)
-        return self._weighted_log_prob(X.astype(np.float64, copy=False), (
+        return self._weighted_log_prob(self._as_float(X), (
             self.weights_, self.means_, self.covariances_, self.precisions_cholesky_))
 
     def score_samples(self, X):

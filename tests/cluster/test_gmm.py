@@ -177,14 +177,21 @@ def test_em_never_decreases_the_log_likelihood():
     assert bounds[-1] > bounds[0] + 0.1
 
 
-def test_float32_input_is_fitted_in_float64():
-    X, _ = _blobs(np.random.default_rng(5), n=200, d=3, k=2, spread=3.0)
+def test_float32_input_is_worked_on_in_float32_with_float64_parameters():
+    """The passes over the samples run in float32 (as scikit-learn's); the fit lands where the
+    float64 fit does, and the small parameters stay float64."""
+    X, _ = _blobs(np.random.default_rng(5), n=400, d=3, k=3, spread=2.0)
     X32 = X.astype(np.float32)
-    a = GaussianMixture(2, random_state=0).fit(X32)
-    b = GaussianMixture(2, random_state=0).fit(X32.astype(np.float64))
-    assert a.means_.dtype == a.covariances_.dtype == np.float64
-    np.testing.assert_array_equal(a.means_, b.means_)
-    assert a.score_samples(X32).dtype == np.float64
+    a = GaussianMixture(3, random_state=0).fit(X32)
+    b = GaussianMixture(3, random_state=0).fit(X32.astype(np.float64))
+    assert a.means_.dtype == a.covariances_.dtype == a.precisions_cholesky_.dtype == np.float64
+    np.testing.assert_allclose(a.means_, b.means_, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(a.covariances_, b.covariances_, rtol=1e-3, atol=1e-5)
+    assert a.lower_bound_ == pytest.approx(b.lower_bound_, rel=1e-5)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    assert a.score_samples(X32).dtype == np.float32
+    assert a.predict_proba(X32).dtype == np.float32
+    assert b.score_samples(X32.astype(np.float64)).dtype == np.float64
 
 
 def test_not_converged_warns():
