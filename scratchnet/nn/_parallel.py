@@ -53,6 +53,14 @@ def _executor(n_workers):
         return _pool
 
 
+def side_by_side(fn, k):
+    """``[fn(0), ..., fn(k - 1)]``, fn(0) on the calling thread and the others on the pool."""
+    if k == 1:
+        return [fn(0)]
+    futures = [_executor(k - 1).submit(fn, t) for t in range(1, k)]
+    return [fn(0)] + [f.result() for f in futures]
+
+
 def default_threads():
     """Threads for the training step: the CPUs this process may run on (at least 1)."""
     try:
@@ -172,21 +180,31 @@ class ParallelStep:
         bounds = [N * t // k for t in range(k + 1)]
         losses = self._loss_copies(loss, k)
         layer_sets = [self.model.layers] + self._replicas[:k - 1]
-        for layers in layer_sets[1:]:
-            for layer in layers:
-                layer.zero_grad()
+
+        def slice_t(t):   # thread t: its replica's gradients zeroed, then its slice of the batch
+            if t:         # (the model's own, thread 0's, were zeroed above)
+                for layer in layer_sets[t]:
+                    layer.zero_grad()
+            return self._run(layer_sets[t], losses[t], xb[bounds[t]:bounds[t + 1]],
+                             yb[bounds[t]:bounds[t + 1]], (bounds[t + 1] - bounds[t]) / N)
+
         with threadpool_limits(limits=1, user_api="blas"):
-            futures = [_executor(k - 1).submit(
-                self._run, layer_sets[t], losses[t], xb[bounds[t]:bounds[t + 1]],
-                yb[bounds[t]:bounds[t + 1]], (bounds[t + 1] - bounds[t]) / N)
-                for t in range(1, k)]
-            values = [self._run(layer_sets[0], losses[0], xb[:bounds[1]], yb[:bounds[1]],
-                                bounds[1] / N)]
-            values += [f.result() for f in futures]
+            values = side_by_side(slice_t, k)
+        value = float(sum(v * (bounds[t + 1] - bounds[t]) for t, v in enumerate(values)) / N)
+        # the replicas' gradients summed into the model's, then the update: both stream arrays
+        # as large as the model, so each thread takes one piece of every array
+        side_by_side(lambda t: self._add_replica_grads(t, k), k)
+        if math.isfinite(value):       # a NaN/inf loss must not reach the weights; fit raises
+            if getattr(optimizer, "_elementwise", False):   # scratchnet's SGD, Adam, Adadelta
+                optimizer.step(parts=k, run=side_by_side)
+            else:                                           # any other object with a step()
+                optimizer.step()
+        return value
+
+    def _add_replica_grads(self, t, k):
+        """Piece t (of k) of every gradient: model's += each replica's, in replica order."""
         for pairs in self._pairs[:k - 1]:
             for p, q in pairs:
-                p.grad += q.grad
-        value = float(sum(v * (bounds[t + 1] - bounds[t]) for t, v in enumerate(values)) / N)
-        if math.isfinite(value):       # a NaN/inf loss must not reach the weights; fit raises
-            optimizer.step()
-        return value
+                total, part = p.grad.reshape(-1), q.grad.reshape(-1)
+                lo, hi = len(total) * t // k, len(total) * (t + 1) // k
+                total[lo:hi] += part[lo:hi]

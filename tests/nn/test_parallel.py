@@ -110,3 +110,21 @@ def test_fit_uses_the_parallel_step_and_learns():
                      epochs=15, batch_size=64, random_state=0, verbose=False)
     assert isinstance(model._parallel_step, ParallelStep)
     assert hist.history["loss"][-1] < 0.97 * hist.history["loss"][0]
+
+
+def test_parallel_step_with_adam_follows_the_serial_one():
+    """Gradients summed piece by piece and Adam's update in pieces: the weights after a few
+    steps are those of the serial step, up to float rounding."""
+    from scratchnet.nn import Adam
+    rng = np.random.default_rng(32)
+    x = rng.random((64, 2, 8, 8))
+    models = [_conv_model().astype(np.float64) for _ in range(2)]
+    steps = [ParallelStep(models[0], n_threads=1),
+             ParallelStep(models[1], n_threads=2, min_per_thread=8)]
+    opts = [Adam(m.parameters(), lr=1e-2) for m in models]
+    for _ in range(3):
+        for step, opt in zip(steps, opts):
+            step.step(x, x, MSELoss(), opt)
+    for a, b in zip(models[0].parameters(), models[1].parameters()):
+        np.testing.assert_allclose(b.value, a.value, rtol=1e-9, atol=1e-12)
+    assert opts[1].t == 3
