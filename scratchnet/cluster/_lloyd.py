@@ -39,7 +39,8 @@ from numba import get_num_threads, njit, parallel_chunksize, prange
 
 # Numba functions that are pieces of a larger kernel, and the NumPy reference that the tests
 # hold the whole to (tests/test_naming.py checks that every Numba function has one).
-_KERNEL_PARTS = {"_closer": "lloyd_iter_reference", "_nearest_four": "lloyd_iter_reference",
+_KERNEL_PARTS = {"_column_partials": "column_sums_reference",
+                 "_closer": "lloyd_iter_reference", "_nearest_four": "lloyd_iter_reference",
                  "_nearest_one": "lloyd_iter_reference", "_add_row": "lloyd_iter_reference",
                  "_assign_and_sum": "lloyd_iter_reference", "_assign": "assign_labels_reference",
                  "_inertia": "inertia_reference"}
@@ -222,8 +223,10 @@ def _assign_and_sum(X, sample_weight, centers, centers_sq, labels, partial_sums,
     for t in prange(n_tasks):  # each task writes only its own rows and its own partial slice
         sums = partial_sums[t]
         counts = partial_counts[t]
-        sums[:] = 0.0
-        counts[:] = 0
+        for j in range(counts.shape[0]):   # loops, not sums[:] = 0: see _column_partials
+            counts[j] = 0
+            for f in range(sums.shape[1]):
+                sums[j, f] = 0
         stop = (t + 1) * n // n_tasks
         i = t * n // n_tasks
         while i + 4 <= stop:
@@ -279,23 +282,34 @@ def column_sums_reference(X):
     return X.sum(axis=0, dtype=np.float64)
 
 
-@njit(parallel=True, cache=True, nogil=True)
 def column_sums(X, n_tasks=16):
     r"""Per-feature sums :math:`\sum_i x_{if}` in float64, in one parallel pass over X.
 
-    IN: X (n, d). Each task sums a slice of rows into its own row of partials. K-means' mean
-    and its finiteness check both come from this one pass (a NaN or inf anywhere makes some
-    sum non-finite); NumPy's ``X.sum()`` then ``X.mean(axis=0)`` took two single-threaded
-    passes, 27 ms against 7 on 70,000 Fashion-MNIST images (``column_sums_reference`` is
-    the NumPy line).
+    IN: X (n, d). Each task sums a slice of rows into its own row of partials
+    (``_column_partials``). K-means' mean and its finiteness check both come from this one pass
+    (a NaN or inf anywhere makes some sum non-finite); NumPy's ``X.sum()`` then
+    ``X.mean(axis=0)`` took two single-threaded passes, 27 ms against 7 on 70,000
+    Fashion-MNIST images (``column_sums_reference`` is the NumPy line).
+    """
+    partial = np.zeros((n_tasks, X.shape[1]))
+    _column_partials(X, partial)
+    return partial.sum(axis=0)
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def _column_partials(X, partial):  # X: IN   partial (T, d): INOUT, zeros on entry
+    """Row t of ``partial`` += the column sums of X's t-th slice of rows.
+
+    Only the ``prange`` loop is compiled in parallel mode: array expressions inside a
+    ``parallel=True`` function (a ``zeros``, a ``sum(axis=0)``) become parallel loops of their
+    own, and compiling them took 2 of this function's 2.4 s on a first run.
     """
     n, d = X.shape
-    partial = np.zeros((n_tasks, d))
+    n_tasks = partial.shape[0]
     for t in prange(n_tasks):
         for i in range(t * n // n_tasks, (t + 1) * n // n_tasks):
             for f in range(d):
                 partial[t, f] += X[i, f]
-    return partial.sum(axis=0)
 
 
 def center_rows_reference(X, mean, Xc):  # X, mean: IN   Xc: OUT

@@ -54,7 +54,7 @@ one round per epoch instead of eight lost 0.01 of ACC).
 import numpy as np
 from numba import njit, parallel_chunksize, prange
 
-_KERNEL_PARTS = {"_move_block": "layout_epoch_reference"}
+_KERNEL_PARTS = {"_move_block": "layout_epoch_reference", "_move_blocks": "layout_epoch_reference"}
 
 CLIP = 4.0
 EPS = 0.001
@@ -256,10 +256,24 @@ def _move_block(head_emb, tail_emb, seen, heads, tails, edges, n_neg, negatives,
 
 
 @njit(cache=True, parallel=True)
+def _move_blocks(head_emb, tail_emb, seen, heads, tails, edges, n_neg, negatives,
+                 first_negative, a, b, alpha, move_tail, point_lo, block_edges, r, rounds,
+                 outbox):
+    """Round r of every block, the blocks side by side (``prange``). Nothing but the loop is
+    compiled in parallel mode (array expressions there become parallel loops of their own and
+    made the first run's compilation several times longer)."""
+    for c in prange(point_lo.shape[0] - 1):
+        e0, e1 = block_edges[c], block_edges[c + 1]
+        _move_block(head_emb, tail_emb, seen, heads, tails, edges, n_neg, negatives,
+                    first_negative, a, b, alpha, move_tail, point_lo[c], point_lo[c + 1],
+                    e0 + (e1 - e0) * r // rounds, e0 + (e1 - e0) * (r + 1) // rounds, outbox)
+
+
+@njit(cache=True)
 def _layout_epoch_kernel(head_emb, tail_emb, heads, tails, edges, n_neg, negatives, a, b,
                          alpha, move_tail, point_lo, rounds=ROUNDS):
     """Numba twin of :func:`layout_epoch_reference`: the blocks of a round run in parallel
-    (``prange``), the kept-aside pulls are added serially in the reference's order."""
+    (:func:`_move_blocks`), the kept-aside pulls are added serially in the reference's order."""
     n_blocks = point_lo.shape[0] - 1
     n_edges = edges.shape[0]
     first_negative = np.empty(n_edges, np.int64)
@@ -273,12 +287,9 @@ def _layout_epoch_kernel(head_emb, tail_emb, heads, tails, edges, n_neg, negativ
     for r in range(rounds):
         if move_tail:
             seen[:] = tail_emb
-        for c in prange(n_blocks):
-            e0, e1 = block_edges[c], block_edges[c + 1]
-            _move_block(head_emb, tail_emb, seen, heads, tails, edges, n_neg, negatives,
-                        first_negative, a, b, alpha, move_tail, point_lo[c], point_lo[c + 1],
-                        e0 + (e1 - e0) * r // rounds, e0 + (e1 - e0) * (r + 1) // rounds,
-                        outbox)
+        _move_blocks(head_emb, tail_emb, seen, heads, tails, edges, n_neg, negatives,
+                     first_negative, a, b, alpha, move_tail, point_lo, block_edges, r, rounds,
+                     outbox)
         if move_tail:
             for c in range(n_blocks):
                 lo, hi = point_lo[c], point_lo[c + 1]

@@ -297,3 +297,21 @@ def test_square_kernel_equals_reference_and_scipy(n):
         for solve in SOLVERS:
             with pytest.raises(ValueError, match="infeasible"):
                 solve(forbidden)
+
+
+@pytest.mark.parametrize("shape", [(70, 90), (90, 70), (65, 65)])
+def test_above_small_the_kernel_solves_as_scipy(shape):
+    """Up to SMALL rows the public function runs the NumPy solver; above, the Numba kernel."""
+    from scratchnet.metrics.matching import SMALL
+    assert min(shape) > SMALL
+    rng = np.random.default_rng(sum(shape))
+    cost = rng.normal(size=shape)
+    cost[rng.uniform(size=shape) < 0.1] = np.inf
+    rows, cols = linear_sum_assignment(cost)
+    r2, c2 = scipy_lsa(cost)
+    _check_valid(cost, rows, cols)
+    assert cost[rows, cols].sum() == pytest.approx(cost[r2, c2].sum(), rel=1e-12)
+    cost[:, : shape[1] - min(shape) + 1] = np.inf      # too few usable columns (or rows)
+    cost[: shape[0] - min(shape) + 1, :] = np.inf
+    with pytest.raises(ValueError, match="infeasible"):
+        linear_sum_assignment(cost)
