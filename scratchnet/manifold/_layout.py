@@ -121,13 +121,42 @@ class EpochSchedule:
 
     def epoch_samples(self, epoch, n_vertices):
         """(edges, n_negative per edge, negative vertices) for this epoch."""
-        edges = np.flatnonzero(self.next_sample <= epoch)
-        self.next_sample[edges] += self.every[edges]
-        owed = (epoch - self.next_negative[edges]) / self.every_negative[edges]
-        n_neg = np.maximum(owed, 0).astype(np.int64)
-        self.next_negative[edges] += n_neg * self.every_negative[edges]
+        edges, n_neg = due_edges(self.next_sample, self.every, self.next_negative,
+                                 self.every_negative, epoch)
         negatives = self.rng.integers(0, n_vertices, int(n_neg.sum()))
         return edges, n_neg, negatives
+
+
+def due_edges_reference(next_sample, every, next_negative, every_negative, epoch):
+    """The edges sampled at ``epoch`` and the negative samples each is owed (in NumPy).
+
+    IN/OUT: ``next_sample`` and ``next_negative`` move on past this epoch.
+    """
+    edges = np.flatnonzero(next_sample <= epoch)
+    next_sample[edges] += every[edges]
+    owed = (epoch - next_negative[edges]) / every_negative[edges]
+    n_neg = np.maximum(owed, 0).astype(np.int64)
+    next_negative[edges] += n_neg * every_negative[edges]
+    return edges, n_neg
+
+
+@njit(cache=True, nogil=True)
+def due_edges(next_sample, every, next_negative, every_negative, epoch):
+    """Numba twin of :func:`due_edges_reference`, one pass over the edges (the five NumPy
+    passes took an eighth of the layout's time on 5,000 points)."""
+    edges = np.empty(next_sample.shape[0], np.int64)
+    n_neg = np.empty(next_sample.shape[0], np.int64)
+    count = 0
+    for e in range(next_sample.shape[0]):
+        if next_sample[e] <= epoch:
+            next_sample[e] += every[e]
+            owed = (epoch - next_negative[e]) / every_negative[e]
+            c = np.int64(max(owed, 0.0))
+            next_negative[e] += c * every_negative[e]
+            edges[count] = e
+            n_neg[count] = c
+            count += 1
+    return edges[:count].copy(), n_neg[:count].copy()
 
 
 N_CHUNKS = 32   # blocks of points moved side by side: fixed, so the thread count never matters

@@ -279,3 +279,18 @@ def test_layout_gives_one_answer_on_any_number_of_threads():
     finally:
         numba.set_num_threads(before)
     np.testing.assert_array_equal(out[0], out[1])
+
+
+def test_due_edges_kernel_equals_its_reference():
+    from scratchnet.manifold._layout import due_edges, due_edges_reference, epochs_per_sample
+    weights = np.random.default_rng(4).uniform(0.01, 1.0, 500)
+    every = epochs_per_sample(weights)
+    state = [[every.copy(), (every / 5).copy()] for _ in range(2)]
+    for epoch in range(60):
+        got = due_edges(state[0][0], every, state[0][1], every / 5, epoch)
+        want = due_edges_reference(state[1][0], every, state[1][1], every / 5, epoch)
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(a, b)
+            assert a.dtype == b.dtype == np.int64
+        np.testing.assert_array_equal(state[0][0], state[1][0])
+        np.testing.assert_array_equal(state[0][1], state[1][1])
