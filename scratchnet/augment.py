@@ -84,6 +84,9 @@ import numpy as np
 from numba import njit
 
 from ._margins import _describe, blank_margins, blank_margins_reference
+from .nn._parallel import default_threads, side_by_side
+
+MIN_PER_THREAD = 32   # images: below this a share of the batch is not worth a thread
 
 __all__ = ["RandomAffine", "affine_matrices", "blank_margins", "blank_margins_reference",
            "random_affine_matrices", "warp_affine", "warp_affine_reference"]
@@ -237,7 +240,12 @@ def warp_affine(images, inverse, out=None):
     elif out.shape != images.shape or out.dtype != images.dtype or out is images:
         raise ValueError(f"warp_affine: expected out as a new array {images.shape} "
                          f"{images.dtype}, got {_describe(out)}")
-    _warp_affine_kernel(images, inverse, out)
+    # the images are independent: a share of the batch per core (the training step's threads)
+    k = max(1, min(default_threads(), len(images) // MIN_PER_THREAD))
+    bounds = [len(images) * t // k for t in range(k + 1)]
+    side_by_side(lambda t: _warp_affine_kernel(images[bounds[t]:bounds[t + 1]],
+                                               inverse[bounds[t]:bounds[t + 1]],
+                                               out[bounds[t]:bounds[t + 1]]), k)
     return out
 
 
@@ -251,10 +259,11 @@ def _warp_affine_kernel(images, inverse, out):
     -1 < p_x < W and -1 < p_y < H then has its four neighbours inside the frame (the ones
     outside the image read the frame's zeros, which is the zero padding), and every other p
     gives 0. One test per pixel instead of one per neighbour, and no clamped indices.
-    Serial on purpose: the warp runs between two steps whose matrix products keep OpenBLAS's
-    threads spinning for a while after they return, and a ``prange`` version, twice as fast
-    alone, added 15 ms to a 26 ms step there instead of 2.5 ms (``benchmarks/bench_augment.py``
-    measures it inside ``fit``).
+    Serial: :func:`warp_affine` gives each of the training step's threads (plain Python
+    threads, this kernel releases the GIL) its share of the batch. A ``prange`` version, twice
+    as fast alone, had added 15 ms to a 26 ms step inside ``fit`` instead of 2.5 ms: Numba's
+    OpenMP workers spun against OpenBLAS's threads (``benchmarks/bench_augment.py`` measures
+    the warp inside ``fit``).
     """
     n_images, n_channels, h, w = images.shape
     pad = np.zeros((n_channels, h + 2, w + 2), dtype=images.dtype)
@@ -313,11 +322,12 @@ class RandomAffine:
     Used as ``Sequential.fit(X, X, augment=aug, ...)`` the target of an autoencoder is the
     warped batch itself (it learns to rebuild the moved image, not to undo the move); as
     ``DEC(..., augment=aug)`` the codes of warped images are trained towards the target
-    :math:`P` of the plain ones (DEC-DA). Inside ``fit`` it adds 2.0 ms to a 23.8 ms step of
-    the 784-500-500-2000-10 autoencoder on batches of 256 28×28 images (0.08), 1.0 ms to
-    20.9 ms on 16×16 and 0.4 ms to 18.5 ms on 8×8; 5.3 ms to the 36.8 ms step of W0's small
-    convolutional autoencoder on 32×32 colour images (0.15). Measured 2026-12-07 on an Intel
-    Xeon (AVX-512), 2 cores, with ``python benchmarks/bench_augment.py``.
+    :math:`P` of the plain ones (DEC-DA). Inside ``fit`` it adds about 2.6 ms to a 29 ms step
+    of the 784-500-500-2000-10 autoencoder on batches of 256 28×28 images (0.08), 1.0 ms to
+    24 ms on 16×16 and 0.7 ms to 23 ms on 8×8; 3.5 ms to the 42 ms step of W0's small
+    convolutional autoencoder on 32×32 colour images (0.08; 5.3 ms, 0.13, when the warp ran on
+    one thread). Medians of three runs of ``python benchmarks/bench_augment.py``, 2026-12-07,
+    Intel Xeon (AVX-512), 2 cores.
     """
 
     def __init__(self, shift=0.1, rotation=10.0, scale=0.0, shear=0.0, image_shape=None,
