@@ -34,10 +34,12 @@ Both sides run in this one process, one after the other for each seed (ours firs
 seeds, the stack first on odd ones), with the same threads: PyTorch's ``set_num_threads``,
 OpenBLAS/OpenMP through threadpoolctl, and Numba's, all set to ``--threads``. umap-learn runs
 on one thread whenever it is given a ``random_state`` (its own rule, so that a seed gives one
-answer); ours keeps that promise on every thread (blocks of points that never read what another
-block writes, see ``scratchnet/manifold/_layout.py``). Each side's ACC on the true classes is printed beside
-its time: a faster side that clusters worse has not won. With several seeds, each figure is
-the median over the seeds.
+answer); ours keeps that promise on every thread (blocks of points that never read what
+another block writes, see ``scratchnet/manifold/_layout.py``). Each side's ACC on the true
+classes is printed beside its time: a faster side that clusters worse has not won. With several
+seeds, each figure is the median over the seeds. DEC stops by itself (when few labels change),
+so the two sides may train it for different numbers of steps: the table gives both, and the
+time per step.
 
 The peers are optional: without them the stack's column is skipped, with a one-line
 ``pip install`` hint, and ours is still timed.
@@ -314,7 +316,8 @@ def table(name, runs, have_stack):
                 for side in ("ours", "stack")}
     print(f"{'DEC-DA steps taken':<30}{steps['ours']:>10.0f}{steps['stack']:>10.0f}")
     a, b = per_step["ours"], per_step["stack"]
-    print(f"{'DEC-DA ms per step':<30}{a:>10.1f}{b:>10.1f}{a / b if b > 0 else float('nan'):>8.2f}x")
+    ratio = a / b if b > 0 else float("nan")
+    print(f"{'DEC-DA ms per step':<30}{a:>10.1f}{b:>10.1f}{ratio:>8.2f}x")
     print(f"{'ACC (median over seeds)':<30}{'ours':>10}{'stack':>10}")
     for stage in SCORED:
         a = median([r["ours"]["acc"][stage] for r in runs])
