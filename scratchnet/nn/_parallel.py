@@ -180,31 +180,21 @@ class ParallelStep:
         bounds = [N * t // k for t in range(k + 1)]
         losses = self._loss_copies(loss, k)
         layer_sets = [self.model.layers] + self._replicas[:k - 1]
-
-        def slice_t(t):   # thread t: its replica's gradients zeroed, then its slice of the batch
-            if t:         # (the model's own, thread 0's, were zeroed above)
-                for layer in layer_sets[t]:
-                    layer.zero_grad()
-            return self._run(layer_sets[t], losses[t], xb[bounds[t]:bounds[t + 1]],
-                             yb[bounds[t]:bounds[t + 1]], (bounds[t + 1] - bounds[t]) / N)
-
+        for layers in layer_sets[1:]:
+            for layer in layers:
+                layer.zero_grad()
         with threadpool_limits(limits=1, user_api="blas"):
-            values = side_by_side(slice_t, k)
-        value = float(sum(v * (bounds[t + 1] - bounds[t]) for t, v in enumerate(values)) / N)
-        # the replicas' gradients summed into the model's, then the update: both stream arrays
-        # as large as the model, so each thread takes one piece of every array
-        side_by_side(lambda t: self._add_replica_grads(t, k), k)
-        if math.isfinite(value):       # a NaN/inf loss must not reach the weights; fit raises
-            if getattr(optimizer, "_elementwise", False):   # scratchnet's SGD, Adam, Adadelta
-                optimizer.step(parts=k, run=side_by_side)
-            else:                                           # any other object with a step()
-                optimizer.step()
-        return value
-
-    def _add_replica_grads(self, t, k):
-        """Piece t (of k) of every gradient: model's += each replica's, in replica order."""
+            futures = [_executor(k - 1).submit(
+                self._run, layer_sets[t], losses[t], xb[bounds[t]:bounds[t + 1]],
+                yb[bounds[t]:bounds[t + 1]], (bounds[t + 1] - bounds[t]) / N)
+                for t in range(1, k)]
+            values = [self._run(layer_sets[0], losses[0], xb[:bounds[1]], yb[:bounds[1]],
+                                bounds[1] / N)]
+            values += [f.result() for f in futures]
         for pairs in self._pairs[:k - 1]:
             for p, q in pairs:
-                total, part = p.grad.reshape(-1), q.grad.reshape(-1)
-                lo, hi = len(total) * t // k, len(total) * (t + 1) // k
-                total[lo:hi] += part[lo:hi]
+                p.grad += q.grad
+        value = float(sum(v * (bounds[t + 1] - bounds[t]) for t, v in enumerate(values)) / N)
+        if math.isfinite(value):       # a NaN/inf loss must not reach the weights; fit raises
+            optimizer.step()
+        return value

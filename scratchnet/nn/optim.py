@@ -37,7 +37,6 @@ class Optimizer:
     """
 
     _slots = ()
-    _elementwise = False  # True when _update treats each element alone (step may cut arrays)
 
     def __init__(self, params):
         self.params = list(params)
@@ -58,31 +57,14 @@ class Optimizer:
         for p in self.params:
             p.grad.fill(0)
 
-    def step(self, parts=1, run=None):
-        """Apply one update to every parameter from its accumulated ``.grad``.
-
-        ``parts`` and ``run`` are for the parallel training step (``_parallel.py``): ``run(fn,
-        parts)`` calls ``fn(0), ..., fn(parts - 1)`` side by side on its threads. An optimizer
-        whose update treats every element on its own (``_elementwise``: SGD, Adam, Adadelta)
-        then updates piece t of every array on thread t; the numbers are the same as in one
-        piece. The update is memory-bound (Adam reads and writes four arrays as large as the
-        model), so two cores do it in about half the time.
-        """
+    def step(self):
+        """Apply one update to every parameter from its accumulated ``.grad``."""
         self.t += 1
         self._begin_step()
-        arrays = [(_flat(p.value, f"params[{i}].value"), _flat(p.grad, f"params[{i}].grad"),
-                   [_flat(getattr(self, s)[i], f"{s}[{i}]") for s in self._slots])
-                  for i, p in enumerate(self.params)]
-
-        def update(t, parts):
-            for value, grad, slots in arrays:
-                lo, hi = len(value) * t // parts, len(value) * (t + 1) // parts
-                self._update(value[lo:hi], grad[lo:hi], *(a[lo:hi] for a in slots))
-
-        if parts > 1 and run is not None and self._elementwise:
-            run(lambda t: update(t, parts), parts)
-        else:
-            update(0, 1)
+        for i, p in enumerate(self.params):
+            slots = [_flat(getattr(self, s)[i], f"{s}[{i}]") for s in self._slots]
+            self._update(_flat(p.value, f"params[{i}].value"), _flat(p.grad, f"params[{i}].grad"),
+                         *slots)
 
     def _begin_step(self):
         """Per-step scalars (e.g. Adam's bias-corrected learning rate)."""
@@ -207,8 +189,6 @@ class SGD(Optimizer):
     :math:`v' = -v/\eta`; the iterates are the same for a constant learning rate.)
     """
 
-    _elementwise = True
-
     def __init__(self, params, lr, momentum=0.0, nesterov=False):
         if lr <= 0 or not 0 <= momentum < 1:
             raise ValueError(f"SGD: expected lr > 0 and 0 <= momentum < 1, "
@@ -303,7 +283,6 @@ class Adam(Optimizer):
        arXiv:1412.6980.
     """
 
-    _elementwise = True
     _slots = ("m", "v")
 
     def __init__(self, params, lr=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
@@ -380,7 +359,6 @@ class Adadelta(Optimizer):
     .. [1] M. D. Zeiler, "ADADELTA: An Adaptive Learning Rate Method", arXiv:1212.5701, 2012.
     """
 
-    _elementwise = True
     _slots = ("acc_grad", "acc_delta")
 
     def __init__(self, params, lr=1.0, rho=0.95, epsilon=1e-7):

@@ -185,27 +185,3 @@ def test_zero_grad_and_float32_stays_float32():
     assert p.value.dtype == np.float32 and opt.m[0].dtype == np.float32
     opt.zero_grad()
     assert not p.grad.any()
-
-
-@pytest.mark.parametrize("make", [lambda ps: SGD(ps, lr=0.1, momentum=0.9),
-                                  lambda ps: Adam(ps, lr=1e-3),
-                                  lambda ps: Adadelta(ps, lr=1.0)])
-def test_step_in_pieces_on_threads_gives_the_same_numbers(make):
-    """The parallel training step cuts every array into pieces updated side by side; every
-    update is elementwise, so the result is bit for bit that of one piece."""
-    from scratchnet.nn._parallel import side_by_side
-    rng = np.random.default_rng(8)
-    shapes = [(7, 5), (13,), (3, 4, 2)]
-    whole = [Parameter(rng.standard_normal(s).astype(np.float32)) for s in shapes]
-    pieces = [Parameter(p.value.copy()) for p in whole]
-    opt_whole, opt_pieces = make(whole), make(pieces)
-    for step in range(4):
-        for a, b in zip(whole, pieces):
-            a.grad[...] = b.grad[...] = rng.standard_normal(a.value.shape).astype(np.float32)
-        opt_whole.step()
-        opt_pieces.step(parts=3, run=side_by_side)
-    for a, b in zip(whole, pieces):
-        np.testing.assert_array_equal(a.value, b.value)
-    for slot in opt_whole._slots:
-        for a, b in zip(getattr(opt_whole, slot), getattr(opt_pieces, slot)):
-            np.testing.assert_array_equal(a, b)

@@ -113,7 +113,7 @@ def test_fit_uses_the_parallel_step_and_learns():
 
 
 def test_parallel_step_with_adam_follows_the_serial_one():
-    """Gradients summed piece by piece and Adam's update in pieces: the weights after a few
+    """Gradients summed from the replicas, then one Adam update: the weights after a few
     steps are those of the serial step, up to float rounding."""
     from scratchnet.nn import Adam
     rng = np.random.default_rng(32)
