@@ -84,6 +84,28 @@ def test_bench_cluster_quick(fashion_mnist_dir, capsys):
         assert f"({peer}" in out or f"pip install {package}" in out
 
 
+@pytest.mark.realdata
+def test_bench_cluster_gmm_quick(fashion_mnist_dir, capsys):
+    """The Gaussian mixture row: both sides fitted from the same start, labels compared."""
+    _load("bench_cluster").main(["--quick", "--repeats", "1", "--only", "gmm"])
+    out = capsys.readouterr().out
+    assert "GMM full 10000x10 f32, k=10, fit" in out and "labels agree on" in out
+
+
+def test_bench_layers_quick(capsys):
+    """Every layer of the CIFAR conv autoencoder gets a row, then the totals; PyTorch's
+    columns hold numbers when it is installed."""
+    import importlib.util
+    assert _load("bench_layers").main(["--quick"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    rows = [line for line in out if line[:2].strip().isdigit()]
+    assert len(rows) == 14 and rows[0].startswith("0 Conv2D") and "Conv2DTranspose" in rows[6]
+    total = next(line for line in out if line.startswith("total")).split()[1:]
+    assert float(total[4]) > 0
+    has_torch = importlib.util.find_spec("torch") is not None
+    assert (total[5] != "nan") == has_torch
+
+
 def test_bench_augment_quick(capsys):
     """The warp's cost per batch, alone and inside fit, beside the training step, for every
     image size; PyTorch's column when it is installed, a line saying how to get it when not."""
