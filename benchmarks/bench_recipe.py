@@ -44,15 +44,24 @@ time per step.
 The peers are optional: without them the stack's column is skipped, with a one-line
 ``pip install`` hint, and ours is still timed.
 
-Measured on 2026-12-07, Intel Xeon (AVX-512), 2 cores, seed 0, ``python
-benchmarks/bench_recipe.py --datasets mnist-test-5k`` (seconds, ours / the stack):
-pixels K-means 0.6 / 1.9, pretraining 249.1 / 305.6 (0.81x), encode + K-means 0.2 / 0.1,
-UMAP 3.8 / 6.5 (0.59x), K-means + GMM on the layout 0.2 / 0.2, DEC-DA from N2D 43.9 / 45.8;
-total 298 s / 360 s, **0.83x**; ACC of the answer 0.9618 / 0.9680 (N2D 0.9348 / 0.9356).
-On Fashion-MNIST (70,000, ``--datasets fashion-mnist``, the same day and machine, before
-umap-learn's NN-descent was warmed up, so its UMAP row, 68.3 s against our 17.9 s, includes
-its compiling): total 359 s / 472 s, 0.84x without the UMAP row; DEC-DA 74.2 / 58.8 s (ours
-slower: 1.26x); ACC of the answer 0.6181 / 0.6487 (N2D 0.6176 / 0.6425).
+Measured 2026-12-07, Intel Xeon (AVX-512), 2 cores, seed 0 (seconds, ours / the stack):
+
+- ``python benchmarks/bench_recipe.py --datasets mnist-test-5k``: pixels K-means 0.6 / 2.1,
+  pretraining 250.7 / 316.7 (0.79x), encode + K-means 0.2 / 0.2, UMAP 2.9 / 6.5 (0.45x),
+  K-means + GMM on the layout 0.2 / 0.3, DEC-DA from N2D 48.0 / 43.2 (3,000 steps each:
+  16.0 / 14.4 ms per step, 1.11x); total 303 s / 369 s, **0.82x**; ACC of the answer
+  0.9620 / 0.9680 (N2D 0.9382 / 0.9356, AE + K-means 0.7482 / 0.7556).
+- ``--datasets fashion-mnist`` (70,000 images): pixels K-means 13.8 / 25.8, pretraining
+  263.4 / 330.1 (0.80x), encode + K-means 1.8 / 2.5, UMAP 12.0 / 20.2 (0.59x), K-means + GMM
+  2.5 / 13.9, DEC-DA 74.0 / 64.3 (3,000 steps each, 24.7 / 21.4 ms per step with the
+  refreshes, 1.15x); total 368 s / 457 s, **0.80x**; ACC of the answer 0.6181 / 0.6487 (N2D
+  0.6165 / 0.6425: our pick took K-means, 0.6165, over the GMM's 0.6581 on this seed).
+
+Both sides' pretraining steps ran about 8% slower in the Fashion run than in the MNIST one (the
+machine's speed drifts); the ratios are what to compare. PyTorch's Adam lands among float32's
+subnormal numbers on the always-black pixels (as ours did before it flushed them to zero,
+``scratchnet/nn/optim.py``), which costs its pretraining a few ms per step; the stack is timed
+as a user would write it, without ``torch.set_flush_denormal``.
 
 Usage::
 

@@ -16,6 +16,15 @@ reference: without it only scratchnet's row is printed.
 Trustworthiness compares every pair of points: above ``--trust-sample`` points (5,000) it is
 computed on that many drawn at random (the same draw for both sides).
 
+Measured 2026-12-07, Intel Xeon (AVX-512), 2 cores: ``python benchmarks/bench_umap.py``
+(5,000 images, 3 repeats): scratchnet 3.11 s, umap-learn 6.32 s, 0.50x (0.48x in another run);
+trustworthiness 0.9789 / 0.9786, K-means ACC 0.7563 / 0.7571. ``--dataset fashion-mnist
+--repeats 1`` (70,000 images): 61.3 s / 53.3 s, 1.15x; trustworthiness 0.9857 / 0.9856, ACC
+0.5605 / 0.5575. At 70,000 points the exact neighbours (a 70,000² GEMM over 784 features,
+about 37 s at 200 GFLOP/s) cost more than umap-learn's approximate NN-descent and its whole
+layout together; the layout itself (200 epochs, on both cores) took 16 s against umap-learn's
+42 s on one.
+
 Name the CPU (``lscpu``) beside any figure quoted from it.
 """
 import argparse
