@@ -21,9 +21,9 @@ Measured 2026-12-07, Intel Xeon (AVX-512), 2 cores: ``python benchmarks/bench_um
 trustworthiness 0.9789 / 0.9786, K-means ACC 0.7563 / 0.7571. ``--dataset fashion-mnist
 --repeats 1`` (70,000 images): 61.3 s / 53.3 s, 1.15x; trustworthiness 0.9857 / 0.9856, ACC
 0.5605 / 0.5575. At 70,000 points the exact neighbours (a 70,000² GEMM over 784 features,
-about 37 s at 200 GFLOP/s) cost more than umap-learn's approximate NN-descent and its whole
-layout together; the layout itself (200 epochs, on both cores) took 16 s against umap-learn's
-42 s on one.
+about 37 s at 200 GFLOP/s) cost almost as much as umap-learn's whole fit; in a separate run of
+the same fit, the neighbours took 37.2 s, the spectral start 6.2 s and the layout (200 epochs,
+on both cores) 20.1 s, where umap-learn's layout took 42 s on one core and its NN-descent 12 s.
 
 Name the CPU (``lscpu``) beside any figure quoted from it.
 """
