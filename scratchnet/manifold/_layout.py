@@ -37,8 +37,8 @@ Which edges and which negative points an epoch uses is decided in NumPy with a s
 
 umap-learn moves the points edge after edge, each move seeing all the moves before it; run on
 several threads that way, the threads race and a seed no longer gives one answer (umap-learn
-falls back to one thread when given a seed). Here the points are cut into ``N_CHUNKS`` blocks
-(:func:`chunk_bounds`) and each epoch into ``ROUNDS`` rounds. In a round every block takes its
+falls back to one thread when given a seed). Here the points are cut into ``N_BLOCKS`` blocks
+(:func:`block_bounds`) and each epoch into ``ROUNDS`` rounds. In a round every block takes its
 next share of edges in order and moves its own points exactly as umap-learn would, but sees the
 other blocks' points as they were when the round began, and a pull on another block's point
 waits until the round is over. The blocks never read what another block writes, so they run
@@ -162,17 +162,17 @@ def due_edges(next_sample, every, next_negative, every_negative, epoch):
     return edges[:count].copy(), n_neg[:count].copy()
 
 
-N_CHUNKS = 32   # blocks of points moved side by side: fixed, so the thread count never matters
+N_BLOCKS = 32   # blocks of points moved side by side: fixed, so the thread count never matters
 ROUNDS = 8      # how often per epoch the blocks see each other's moves
 
 
-def chunk_bounds(heads, n_points, n_chunks=N_CHUNKS):
-    """Block boundaries ``point_lo`` (n_chunks + 1,): block c owns points ``point_lo[c]`` to
+def block_bounds(heads, n_points, n_blocks=N_BLOCKS):
+    """Block boundaries ``point_lo`` (n_blocks + 1,): block c owns points ``point_lo[c]`` to
     ``point_lo[c + 1] - 1``, chosen so that the blocks hold about as many edges each."""
-    n_chunks = max(1, min(n_chunks, n_points))
+    n_blocks = max(1, min(n_blocks, n_points))
     degree = np.bincount(heads, minlength=n_points)
     middle = np.cumsum(degree) - degree / 2        # where each point's edges sit, in the middle
-    inner = np.searchsorted(middle, degree.sum() * np.arange(1, n_chunks) / n_chunks)
+    inner = np.searchsorted(middle, degree.sum() * np.arange(1, n_blocks) / n_blocks)
     return np.concatenate([[0], inner, [n_points]]).astype(np.int64)
 
 
@@ -345,7 +345,7 @@ def optimize_layout(head_emb, tail_emb, heads, tails, weights, n_epochs, a, b, r
     kernel = _layout_epoch_kernel if kernel is None else kernel
     order = np.argsort(heads, kind="stable")   # each block's edges in one run (CSR: no-op)
     heads, tails, weights = heads[order], tails[order], weights[order]
-    point_lo = chunk_bounds(heads, head_emb.shape[0])
+    point_lo = block_bounds(heads, head_emb.shape[0])
     schedule = EpochSchedule(weights, negative_sample_rate, rng)
     for epoch in range(n_epochs):
         alpha = learning_rate * (1.0 - epoch / n_epochs)

@@ -15,7 +15,7 @@ from scratchnet.exceptions import NotFittedError
 from scratchnet.manifold import (UMAP, CSRGraph, exact_knn, find_ab_params, fuzzy_union,
                                  knn_reference, membership_strengths, smooth_knn_dist,
                                  spectral_layout)
-from scratchnet.manifold._layout import (EpochSchedule, _layout_epoch_kernel, chunk_bounds,
+from scratchnet.manifold._layout import (EpochSchedule, _layout_epoch_kernel, block_bounds,
                                         layout_epoch_reference, optimize_layout)
 
 
@@ -145,7 +145,7 @@ def test_layout_kernel_equals_its_reference(move_tail):
     heads = np.sort(rng.integers(0, n, 200))
     tails = rng.integers(0, n, 200)
     weights = rng.uniform(0.05, 1.0, 200)
-    point_lo = chunk_bounds(heads, n, n_chunks=4)
+    point_lo = block_bounds(heads, n, n_blocks=4)
     start = rng.uniform(0, 10, (n, dim))
     fixed_tail = start + 0.5
     schedule = EpochSchedule(weights, 5, np.random.default_rng(3))
@@ -257,13 +257,13 @@ def test_trustworthiness_on_real_digits_as_umap_learn(mnist_test_5k_dir):
     assert trustworthiness(X, Y, n_neighbors=10) >= 0.9459 - 0.01
 
 
-def test_chunk_bounds_cover_every_point_with_balanced_edges():
+def test_block_bounds_cover_every_point_with_balanced_edges():
     heads = np.repeat(np.arange(100), np.arange(100) % 7 + 1)
-    lo = chunk_bounds(heads, 100, n_chunks=8)
+    lo = block_bounds(heads, 100, n_blocks=8)
     assert lo[0] == 0 and lo[-1] == 100 and (np.diff(lo) > 0).all() and len(lo) == 9
     per_block = np.add.reduceat(np.bincount(heads, minlength=100), lo[:-1])
     assert per_block.max() <= 1.3 * per_block.mean()
-    assert (chunk_bounds(np.array([0, 0, 1, 2]), 3, n_chunks=8) == [0, 1, 2, 3]).all()
+    assert (block_bounds(np.array([0, 0, 1, 2]), 3, n_blocks=8) == [0, 1, 2, 3]).all()
 
 
 def test_layout_gives_one_answer_on_any_number_of_threads():
