@@ -269,11 +269,13 @@ def test_block_bounds_cover_every_point_with_balanced_edges():
 def test_layout_gives_one_answer_on_any_number_of_threads():
     """The blocks read only what no other block writes: 1 thread and 2 give the same bits."""
     import numba
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one CPU: there is no second thread count to compare with")
     X, _ = blobs(n_per=60, centers=4)
     before = numba.get_num_threads()
     try:
         out = []
-        for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+        for threads in (1, 2):
             numba.set_num_threads(threads)
             out.append(UMAP(random_state=3, n_epochs=60).fit_transform(X))
     finally:
