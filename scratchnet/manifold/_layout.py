@@ -57,7 +57,8 @@ against 0.756-0.759; one round per epoch instead of eight lost 0.01 of ACC. The 
 import numpy as np
 from numba import njit, parallel_chunksize, prange
 
-_KERNEL_PARTS = {"_move_block": "layout_epoch_reference", "_move_blocks": "layout_epoch_reference"}
+_KERNEL_PARTS = {"_move_block": "layout_epoch_reference", "_move_blocks": "layout_epoch_reference",
+                 "_round_edges": "layout_epoch_reference"}
 
 CLIP = 4.0
 EPS = 0.001
@@ -145,8 +146,9 @@ def due_edges_reference(next_sample, every, next_negative, every_negative, epoch
 
 @njit(cache=True, nogil=True)
 def due_edges(next_sample, every, next_negative, every_negative, epoch):
-    """Numba twin of :func:`due_edges_reference`, one pass over the edges (the five NumPy
-    passes took an eighth of the layout's time on 5,000 points)."""
+    """Numba twin of :func:`due_edges_reference`: one pass over the edges instead of five
+    (on 5,000 points the schedule, negative draws included, went from about 0.40 s to 0.33 s
+    of a 2.7 s layout)."""
     edges = np.empty(next_sample.shape[0], np.int64)
     n_neg = np.empty(next_sample.shape[0], np.int64)
     count = 0
@@ -287,6 +289,13 @@ def _move_block(head_emb, tail_emb, seen, heads, tails, edges, n_neg, negatives,
                     head_emb[i, f] += alpha * clip
 
 
+@njit(cache=True, inline="always")
+def _round_edges(block_edges, c, r, rounds):
+    """Block c's edges in round r, ``t0:t1``: an even cut of its run ``block_edges[c]:[c+1]``."""
+    e0, e1 = block_edges[c], block_edges[c + 1]
+    return e0 + (e1 - e0) * r // rounds, e0 + (e1 - e0) * (r + 1) // rounds
+
+
 @njit(cache=True, parallel=True)
 def _move_blocks(head_emb, tail_emb, seen, heads, tails, edges, n_neg, negatives,
                  first_negative, a, b, alpha, move_tail, point_lo, block_edges, r, rounds,
@@ -295,10 +304,10 @@ def _move_blocks(head_emb, tail_emb, seen, heads, tails, edges, n_neg, negatives
     compiled in parallel mode (array expressions there become parallel loops of their own and
     made the first run's compilation several times longer)."""
     for c in prange(point_lo.shape[0] - 1):
-        e0, e1 = block_edges[c], block_edges[c + 1]
+        t0, t1 = _round_edges(block_edges, c, r, rounds)
         _move_block(head_emb, tail_emb, seen, heads, tails, edges, n_neg, negatives,
                     first_negative, a, b, alpha, move_tail, point_lo[c], point_lo[c + 1],
-                    e0 + (e1 - e0) * r // rounds, e0 + (e1 - e0) * (r + 1) // rounds, outbox)
+                    t0, t1, outbox)
 
 
 @njit(cache=True)
@@ -325,8 +334,8 @@ def _layout_epoch_kernel(head_emb, tail_emb, heads, tails, edges, n_neg, negativ
         if move_tail:
             for c in range(n_blocks):
                 lo, hi = point_lo[c], point_lo[c + 1]
-                e0, e1 = block_edges[c], block_edges[c + 1]
-                for t in range(e0 + (e1 - e0) * r // rounds, e0 + (e1 - e0) * (r + 1) // rounds):
+                t0, t1 = _round_edges(block_edges, c, r, rounds)
+                for t in range(t0, t1):
                     j = tails[edges[t]]
                     if not lo <= j < hi:
                         for f in range(head_emb.shape[1]):
